@@ -76,7 +76,7 @@ export async function selectBackend(prefer?: BackendName): Promise<BackendChoice
             ? `${name} backend requested`
             : skipped.length === 0
               ? 'native TensorFlow loaded'
-              : `using ${name}: ${skipped.join('; ')}`;
+              : skipped.join('; ');
           current = { name, reason };
           return current;
         }

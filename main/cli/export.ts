@@ -1,0 +1,36 @@
+/** `digits export`: a model folder from a run's latest checkpoint. */
+import { isEmptyOrMissing } from '../ml/atomicFolder.ts';
+import { exportModel, modelFromCheckpoint } from '../ml/runs.ts';
+import type { Command } from './digits.ts';
+import { UsageError } from './errors.ts';
+import { openBackend, openData, printJson, requiredString } from './options.ts';
+
+export const exportCommand: Command = {
+  summary: "Write a model folder (model.json, weights.bin, metadata.json) from a run's latest checkpoint.",
+  usage: 'digits export --run DIR --to DIR [--overwrite] [--no-test] [--data DIR] [--backend native|wasm|cpu] [--json]',
+  options: {
+    run: { type: 'string' },
+    to: { type: 'string' },
+    overwrite: { type: 'boolean' },
+    'no-test': { type: 'boolean' },
+    data: { type: 'string' },
+    backend: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run(flags) {
+    const runDir = requiredString(flags, 'run');
+    const toDir = requiredString(flags, 'to');
+    const overwrite = flags.overwrite === true;
+    if (!overwrite && !(await isEmptyOrMissing(toDir))) {
+      throw new UsageError(`${toDir} is not empty; pass --overwrite to replace it`);
+    }
+    await openBackend(flags);
+    const { model, settings, step } = await modelFromCheckpoint(runDir);
+    const test = flags['no-test'] === true ? undefined : (await openData(flags)).test;
+    const metrics = await exportModel(model, settings, step, toDir, { overwrite, test });
+    model.dispose();
+    if (flags.json === true) printJson({ model: toDir, step, testAccuracy: metrics?.accuracy ?? null });
+    else console.log(`Exported step ${step} of ${runDir} to ${toDir}` + (metrics ? ` (test accuracy ${(metrics.accuracy * 100).toFixed(2)}%)` : ''));
+    return 0;
+  },
+};

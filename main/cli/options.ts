@@ -1,0 +1,63 @@
+/** Option parsing shared by the subcommands: numbers with limits, the backend, the data set. */
+import { selectBackend, isBackendName, type BackendChoice } from '../ml/backend.ts';
+import type { MnistSplits } from '../ml/dataset.ts';
+import { loadMnist } from '../ml/mnist.ts';
+import type { Flags } from './digits.ts';
+import { UsageError } from './errors.ts';
+
+export function stringFlag(flags: Flags, name: string): string | undefined {
+  const value = flags[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function requiredString(flags: Flags, name: string): string {
+  const value = stringFlag(flags, name);
+  if (value === undefined || value === '') throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+/** A whole number within [min, max], or undefined when the flag is absent. */
+export function intFlag(flags: Flags, name: string, min: number, max: number): number | undefined {
+  const raw = stringFlag(flags, name);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not '${raw}'`);
+  }
+  return value;
+}
+
+/** A number in (min, max], or undefined when the flag is absent. */
+export function numberFlag(flags: Flags, name: string, min: number, max: number): number | undefined {
+  const raw = stringFlag(flags, name);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= min || value > max) {
+    throw new UsageError(`--${name} must be a number above ${min} and at most ${max}, not '${raw}'`);
+  }
+  return value;
+}
+
+/**
+ * Activates the backend asked for (or the best available) and says which one on standard error,
+ * so standard output stays clean for --json.
+ */
+export async function openBackend(flags: Flags): Promise<BackendChoice> {
+  const wanted = stringFlag(flags, 'backend');
+  if (wanted !== undefined && !isBackendName(wanted)) {
+    throw new UsageError(`--backend must be native, wasm or cpu, not '${wanted}'`);
+  }
+  // Importing the kernels module registers the WASM training kernels before the backend starts.
+  await import('../ml/wasmKernels.ts').catch(() => undefined);
+  const choice = await selectBackend(wanted);
+  console.error(`Backend: ${choice.name} (${choice.reason})`);
+  return choice;
+}
+
+export async function openData(flags: Flags): Promise<MnistSplits> {
+  return loadMnist({ dir: stringFlag(flags, 'data') });
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value) + '\n');
+}

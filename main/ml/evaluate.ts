@@ -1,0 +1,100 @@
+/**
+ * Evaluation of a model on a labelled image set: accuracy, mean cross-entropy, the 10x10
+ * confusion matrix (rows = true digit, columns = predicted), per-class precision and recall,
+ * and the misclassified images.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CLASSES, IMAGE_SIZE, PIXELS, type ImageSet } from './dataset.ts';
+
+const EVAL_BATCH = 500;
+/** Probabilities are clipped here before the log, so a confident mistake costs a finite loss. */
+const EPSILON = 1e-7;
+
+export interface ClassMetrics {
+  digit: number;
+  precision: number;
+  recall: number;
+  /** How many test images have this label. */
+  support: number;
+}
+
+export interface Mistake {
+  index: number;
+  label: number;
+  predicted: number;
+  /** Probability the model gave its (wrong) prediction. */
+  confidence: number;
+}
+
+export interface EvaluationMetrics {
+  accuracy: number;
+  loss: number;
+  count: number;
+  confusion: number[][];
+  perClass: ClassMetrics[];
+  /** Every misclassified image, most confident first. */
+  mistakes: Mistake[];
+}
+
+/**
+ * Class probabilities for images [start, end) of a set: returns a Float32Array of
+ * (end - start) * 10 values. The model takes [b, 28, 28, 1] in [0, 1] and outputs [b, 10].
+ */
+export function predictSet(model: tf.LayersModel, set: ImageSet, batch = EVAL_BATCH): Float32Array {
+  const out = new Float32Array(set.count * CLASSES);
+  const xs = new Float32Array(batch * PIXELS);
+  for (let start = 0; start < set.count; start += batch) {
+    const n = Math.min(batch, set.count - start);
+    const bytes = set.images.subarray(start * PIXELS, (start + n) * PIXELS);
+    for (let i = 0; i < bytes.length; i++) xs[i] = bytes[i] / 255;
+    const probabilities = tf.tidy(() => {
+      const x = tf.tensor4d(xs.subarray(0, n * PIXELS), [n, IMAGE_SIZE, IMAGE_SIZE, 1]);
+      return (model.predict(x) as tf.Tensor).dataSync() as Float32Array;
+    });
+    out.set(probabilities, start * CLASSES);
+  }
+  return out;
+}
+
+/** Metrics from probabilities ([count * 10]) and true labels ([count]). Pure: no tensors. */
+export function metricsFromProbabilities(probabilities: Float32Array, labels: ArrayLike<number>): EvaluationMetrics {
+  const count = labels.length;
+  const confusion = Array.from({ length: CLASSES }, () => new Array<number>(CLASSES).fill(0));
+  const mistakes: Mistake[] = [];
+  let correct = 0;
+  let lossSum = 0;
+  for (let i = 0; i < count; i++) {
+    const row = probabilities.subarray(i * CLASSES, (i + 1) * CLASSES);
+    let predicted = 0;
+    for (let c = 1; c < CLASSES; c++) if (row[c] > row[predicted]) predicted = c;
+    const label = labels[i];
+    confusion[label][predicted]++;
+    lossSum -= Math.log(Math.max(row[label], EPSILON));
+    if (predicted === label) correct++;
+    else mistakes.push({ index: i, label, predicted, confidence: row[predicted] });
+  }
+  mistakes.sort((a, b) => b.confidence - a.confidence);
+  const perClass = confusion.map((row, digit) => {
+    const truePositives = row[digit];
+    const predictedAs = confusion.reduce((sum, r) => sum + r[digit], 0);
+    const support = row.reduce((a, b) => a + b, 0);
+    return {
+      digit,
+      precision: predictedAs === 0 ? 0 : truePositives / predictedAs,
+      recall: support === 0 ? 0 : truePositives / support,
+      support,
+    };
+  });
+  return {
+    accuracy: count === 0 ? 0 : correct / count,
+    loss: count === 0 ? 0 : lossSum / count,
+    count,
+    confusion,
+    perClass,
+    mistakes,
+  };
+}
+
+export function evaluateModel(model: tf.LayersModel, set: ImageSet): EvaluationMetrics {
+  return metricsFromProbabilities(predictSet(model, set), set.labels);
+}

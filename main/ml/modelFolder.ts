@@ -1,0 +1,166 @@
+/**
+ * Model folders: `model.json` + `weights.bin` in TensorFlow.js layers format (loadable by plain
+ * `tf.loadLayersModel` anywhere) plus `metadata.json` describing how the model was made and how
+ * well it does. Written atomically: a half-written folder never replaces a good one.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { isEmptyOrMissing, writeFolderAtomically } from './atomicFolder.ts';
+import { IMAGE_SIZE, LABELS } from './dataset.ts';
+import type { PresetName } from './models.ts';
+
+export const MODEL_JSON = 'model.json';
+export const WEIGHTS_BIN = 'weights.bin';
+export const METADATA_JSON = 'metadata.json';
+
+export interface TestMetricsSummary {
+  accuracy: number;
+  loss: number;
+  count: number;
+}
+
+export interface ModelMetadata {
+  format: 'digit-studio-model/1';
+  preset: PresetName;
+  labels: string[];
+  input: { shape: [number, number, number]; range: [number, number]; ink: 'high'; layout: 'NHWC' };
+  output: 'probabilities';
+  preprocessing: string;
+  training: {
+    steps: number;
+    batchSize: number;
+    learningRate: number;
+    trainCount: number;
+    seed: number;
+    weights: 'moving-average' | 'raw';
+  };
+  test?: TestMetricsSummary;
+  backend: string;
+  createdAt: string;
+  app: string;
+}
+
+export const DEFAULT_PREPROCESSING =
+  'grey; ink polarity detected; Otsu threshold; crop to ink; fit 20x20 keeping aspect; centre of mass at the centre of 28x28; values in [0, 1], ink = 1';
+
+export function describeInput(): ModelMetadata['input'] {
+  return { shape: [IMAGE_SIZE, IMAGE_SIZE, 1], range: [0, 1], ink: 'high', layout: 'NHWC' };
+}
+
+export const DEFAULT_LABELS = [...LABELS];
+
+export class ModelFolderError extends Error {
+  override name = 'ModelFolderError';
+}
+
+/** The artifacts of a model as tfjs would save them, without touching the disk. */
+async function artifactsOf(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
+  let captured: tf.io.ModelArtifacts | null = null;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      captured = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  if (!captured) throw new ModelFolderError('TensorFlow.js produced no model artifacts');
+  return captured;
+}
+
+/**
+ * Writes a model folder. Refuses a non-empty existing `dir` unless `overwrite` is set; the
+ * replacement is atomic either way.
+ */
+export async function saveModelFolder(
+  dir: string,
+  model: tf.LayersModel,
+  metadata: ModelMetadata,
+  options: { overwrite?: boolean } = {},
+): Promise<void> {
+  if (!options.overwrite && !(await isEmptyOrMissing(dir))) {
+    throw new ModelFolderError(`${dir} is not empty; choose an empty folder or allow overwriting`);
+  }
+  const artifacts = await artifactsOf(model);
+  const modelJson = {
+    format: 'layers-model',
+    generatedBy: `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
+    convertedBy: null,
+    modelTopology: artifacts.modelTopology,
+    weightsManifest: [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs }],
+  };
+  const weightData = artifacts.weightData as ArrayBuffer;
+  await writeFolderAtomically(dir, {
+    [MODEL_JSON]: JSON.stringify(modelJson),
+    [WEIGHTS_BIN]: new Uint8Array(weightData),
+    [METADATA_JSON]: JSON.stringify(metadata, null, 2),
+  });
+}
+
+export interface LoadedModel {
+  model: tf.LayersModel;
+  metadata: ModelMetadata | null;
+  dir: string;
+}
+
+async function readRequired(file: string, what: string): Promise<Buffer> {
+  try {
+    return await fs.readFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ModelFolderError(`${path.dirname(file)} is not a model folder: ${what} is missing`);
+    throw new ModelFolderError(`${file}: cannot read ${what} (${(error as Error).message})`);
+  }
+}
+
+/** Loads a model folder written by saveModelFolder (or any tfjs layers model with one weights file). */
+export async function loadModelFolder(dir: string): Promise<LoadedModel> {
+  const stat = await fs.stat(dir).catch(() => null);
+  if (!stat) throw new ModelFolderError(`${dir}: no such folder`);
+  if (!stat.isDirectory()) throw new ModelFolderError(`${dir} is a file; a model folder holds ${MODEL_JSON} and ${WEIGHTS_BIN}`);
+  let modelJson: {
+    modelTopology?: object;
+    weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+  };
+  try {
+    modelJson = JSON.parse((await readRequired(path.join(dir, MODEL_JSON), MODEL_JSON)).toString('utf8'));
+  } catch (error) {
+    if (error instanceof ModelFolderError) throw error;
+    throw new ModelFolderError(`${path.join(dir, MODEL_JSON)}: not valid JSON`);
+  }
+  if (!modelJson.modelTopology || !Array.isArray(modelJson.weightsManifest)) {
+    throw new ModelFolderError(`${path.join(dir, MODEL_JSON)}: not a TensorFlow.js layers model`);
+  }
+  const specs = modelJson.weightsManifest.flatMap((group) => group.weights);
+  const buffers = await Promise.all(
+    modelJson.weightsManifest.flatMap((group) => group.paths).map((p) => readRequired(path.join(dir, p), p)),
+  );
+  const weights = Buffer.concat(buffers);
+  const expected = specs.reduce((sum, s) => sum + s.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  if (weights.byteLength !== expected) {
+    throw new ModelFolderError(`${dir}: ${WEIGHTS_BIN} holds ${weights.byteLength} bytes, ${MODEL_JSON} expects ${expected}`);
+  }
+  let model: tf.LayersModel;
+  try {
+    model = await tf.loadLayersModel(
+      tf.io.fromMemory({
+        modelTopology: modelJson.modelTopology,
+        weightSpecs: specs,
+        weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer,
+      }),
+    );
+  } catch (error) {
+    throw new ModelFolderError(`${dir}: the model could not be built (${(error as Error).message})`);
+  }
+  const shape = model.inputs[0].shape;
+  if (shape.length !== 4 || shape[1] !== IMAGE_SIZE || shape[2] !== IMAGE_SIZE || shape[3] !== 1) {
+    model.dispose();
+    throw new ModelFolderError(`${dir}: the model takes input ${JSON.stringify(shape)}, not [batch, 28, 28, 1]`);
+  }
+  let metadata: ModelMetadata | null = null;
+  try {
+    metadata = JSON.parse(await fs.readFile(path.join(dir, METADATA_JSON), 'utf8')) as ModelMetadata;
+  } catch {
+    metadata = null; // A plain tfjs model folder has none; it still works.
+  }
+  return { model, metadata, dir };
+}

@@ -1,0 +1,80 @@
+/**
+ * Turning a training run into a model folder: from the trained model at the end of a run, or
+ * from a run's latest checkpoint (`digits export`).
+ */
+import type * as tf from '@tensorflow/tfjs';
+import path from 'node:path';
+import { currentBackend } from './backend.ts';
+import { CheckpointError, loadCheckpoint, type RunSettings } from './checkpoint.ts';
+import type { ImageSet } from './dataset.ts';
+import { evaluateModel, type EvaluationMetrics } from './evaluate.ts';
+import { PRESETS, createModel } from './models.ts';
+import {
+  DEFAULT_LABELS,
+  DEFAULT_PREPROCESSING,
+  describeInput,
+  saveModelFolder,
+  type ModelMetadata,
+} from './modelFolder.ts';
+
+export const RUN_MODEL_FOLDER = 'model';
+
+export function runModelDir(runDir: string): string {
+  return path.join(runDir, RUN_MODEL_FOLDER);
+}
+
+export function buildMetadata(settings: RunSettings, step: number, test?: EvaluationMetrics): ModelMetadata {
+  const averaged = PRESETS[settings.preset].recipe.movingAverageDecay > 0;
+  return {
+    format: 'digit-studio-model/1',
+    preset: settings.preset,
+    labels: DEFAULT_LABELS,
+    input: describeInput(),
+    output: 'probabilities',
+    preprocessing: DEFAULT_PREPROCESSING,
+    training: {
+      steps: step,
+      batchSize: settings.batchSize,
+      learningRate: settings.learningRate,
+      trainCount: settings.trainCount,
+      seed: settings.seed,
+      weights: averaged ? 'moving-average' : 'raw',
+    },
+    test: test ? { accuracy: test.accuracy, loss: test.loss, count: test.count } : undefined,
+    backend: currentBackend()?.name ?? 'unknown',
+    createdAt: new Date().toISOString(),
+    app: 'Digit Studio',
+  };
+}
+
+/**
+ * The model of a run's latest checkpoint, holding the moving-average weights when the preset
+ * keeps them (what the seed's test script restores).
+ */
+export async function modelFromCheckpoint(runDir: string): Promise<{ model: tf.Sequential; settings: RunSettings; step: number }> {
+  const state = await loadCheckpoint(runDir);
+  if (!state) throw new CheckpointError(`${runDir} holds no checkpoint (is it a run folder? train into it first)`);
+  const model = createModel(state.settings.preset, state.settings.seed);
+  model.setWeights(state.weights);
+  if (state.averages.length > 0) {
+    model.trainableWeights.forEach((w, i) => (w.read() as tf.Variable).assign(state.averages[i]));
+  }
+  for (const t of [...state.weights, ...state.averages, ...state.optimizer.map((n) => n.tensor)]) t.dispose();
+  return { model, settings: state.settings, step: state.step };
+}
+
+/**
+ * Writes `model` (already holding its final weights) as a model folder, with test metrics when a
+ * test set is given. Returns those metrics.
+ */
+export async function exportModel(
+  model: tf.LayersModel,
+  settings: RunSettings,
+  step: number,
+  toDir: string,
+  options: { overwrite?: boolean; test?: ImageSet } = {},
+): Promise<EvaluationMetrics | undefined> {
+  const metrics = options.test ? evaluateModel(model, options.test) : undefined;
+  await saveModelFolder(toDir, model, buildMetadata(settings, step, metrics), { overwrite: options.overwrite });
+  return metrics;
+}

@@ -1,0 +1,337 @@
+/**
+ * The training loop: the seed's recipe (mini-batch SGD with staircase decay, L2, moving average
+ * of the weights evaluated instead of the raw ones) generalised over presets, with progress
+ * events, cancellation, pausing and checkpoints that a rerun resumes from.
+ *
+ * Batches are built from the byte images in host memory each step (cheaper on the WASM backend
+ * than slicing one big tensor), in an order fixed by the run's seed and the epoch number, so a
+ * resumed run sees exactly the batches the uninterrupted run would have.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { loadCheckpoint, saveCheckpoint, type RunSettings } from './checkpoint.ts';
+import { CLASSES, IMAGE_SIZE, PIXELS, type ImageSet, type MnistSplits } from './dataset.ts';
+import { evaluateModel } from './evaluate.ts';
+import { PRESETS, createModel, kernelsOf, logitsOf, type PresetName, type TrainingRecipe } from './models.ts';
+import { learningRateAt, movingAverageDecayAt } from './schedule.ts';
+
+export interface TrainingOptions {
+  preset: PresetName;
+  /** The run folder: checkpoints live in `<runDir>/checkpoint`; a rerun resumes from there. */
+  runDir: string;
+  /** Total steps of the run (wins over epochs). */
+  steps?: number;
+  /** Total epochs of the run, when steps is not given. */
+  epochs?: number;
+  batchSize?: number;
+  learningRate?: number;
+  /** Train on the first N training images only. */
+  limit?: number;
+  /** Steps between checkpoints (one is always written at the end and on cancellation). */
+  checkpointEvery?: number;
+  /** Evaluate on the validation set at each epoch end (default true). */
+  validate?: boolean;
+  seed?: number;
+}
+
+export type TrainingEvent =
+  | {
+      type: 'start';
+      preset: PresetName;
+      startStep: number;
+      totalSteps: number;
+      stepsPerEpoch: number;
+      batchSize: number;
+      trainCount: number;
+      validationCount: number;
+      resumed: boolean;
+    }
+  | { type: 'progress'; step: number; epoch: number; loss: number; learningRate: number; samplesPerSecond: number }
+  | { type: 'epoch'; epoch: number; step: number; validationAccuracy: number; validationLoss: number; seconds: number }
+  | { type: 'checkpoint'; step: number };
+
+export interface TrainingHooks {
+  onEvent?: (event: TrainingEvent) => void;
+  /** Aborting stops after the current step, writes a checkpoint and resolves with `stopped: true`. */
+  signal?: AbortSignal;
+  /** Awaited between steps; a paused run returns a promise that resolves on resume. */
+  beforeStep?: () => Promise<void> | void;
+}
+
+export interface TrainingResult {
+  /** The trained model, holding the moving-average weights (what gets evaluated and exported). */
+  model: tf.Sequential;
+  step: number;
+  totalSteps: number;
+  stopped: boolean;
+  settings: RunSettings;
+}
+
+export const DEFAULT_CHECKPOINT_EVERY = 1000;
+const SPEED_WINDOW = 20;
+const YIELD_EVERY_MS = 50;
+
+/** A small, fast seeded generator (mulberry32): the shuffle order must be reproducible. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The order in which an epoch visits the training images (Fisher-Yates with a seeded generator). */
+export function epochOrder(count: number, seed: number, epoch: number): Uint32Array {
+  const random = seededRandom(seed * 1_000_003 + epoch);
+  const order = new Uint32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  return order;
+}
+
+/**
+ * Fills a batch from byte images: xs [n, 28, 28, 1] in [0, 1] and integer labels [n].
+ * With `shift` > 0, each image moves by a random whole-pixel offset in [-shift, shift].
+ */
+export function fillBatch(
+  set: ImageSet,
+  indices: ArrayLike<number>,
+  xs: Float32Array,
+  labels: Int32Array,
+  shift = 0,
+  random: () => number = Math.random,
+): void {
+  const scale = 1 / 255;
+  for (let b = 0; b < indices.length; b++) {
+    const src = indices[b] * PIXELS;
+    const dst = b * PIXELS;
+    labels[b] = set.labels[indices[b]];
+    if (shift === 0) {
+      for (let p = 0; p < PIXELS; p++) xs[dst + p] = set.images[src + p] * scale;
+      continue;
+    }
+    const dx = Math.floor(random() * (2 * shift + 1)) - shift;
+    const dy = Math.floor(random() * (2 * shift + 1)) - shift;
+    for (let y = 0; y < IMAGE_SIZE; y++) {
+      const sy = y - dy;
+      for (let x = 0; x < IMAGE_SIZE; x++) {
+        const sx = x - dx;
+        xs[dst + y * IMAGE_SIZE + x] =
+          sy >= 0 && sy < IMAGE_SIZE && sx >= 0 && sx < IMAGE_SIZE ? set.images[src + sy * IMAGE_SIZE + sx] * scale : 0;
+      }
+    }
+  }
+}
+
+function makeOptimizer(recipe: TrainingRecipe, learningRate: number): tf.SGDOptimizer | tf.AdamOptimizer {
+  return recipe.optimizer === 'sgd' ? tf.train.sgd(learningRate) : tf.train.adam(learningRate);
+}
+
+function setLearningRate(optimizer: tf.SGDOptimizer | tf.AdamOptimizer, value: number): void {
+  if (optimizer instanceof tf.SGDOptimizer) optimizer.setLearningRate(value);
+  else (optimizer as unknown as { learningRate: number }).learningRate = value;
+}
+
+/** Runs `fn` with the model's trainable weights swapped for their moving averages. */
+export async function withAveragedWeights<T>(
+  model: tf.LayersModel,
+  averages: tf.Variable[],
+  fn: () => Promise<T> | T,
+): Promise<T> {
+  if (averages.length === 0) return fn();
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const saved = variables.map((v) => tf.clone(v));
+  variables.forEach((v, i) => v.assign(averages[i]));
+  try {
+    return await fn();
+  } finally {
+    variables.forEach((v, i) => v.assign(saved[i]));
+    tf.dispose(saved);
+  }
+}
+
+function resolveSettings(options: TrainingOptions, trainCount: number): RunSettings {
+  const recipe = PRESETS[options.preset].recipe;
+  const batchSize = options.batchSize ?? recipe.batchSize;
+  const stepsPerEpoch = Math.ceil(trainCount / batchSize);
+  const totalSteps =
+    options.steps ??
+    (options.epochs !== undefined
+      ? options.epochs * stepsPerEpoch
+      : (recipe.defaultSteps ?? (recipe.defaultEpochs ?? 1) * stepsPerEpoch));
+  return {
+    preset: options.preset,
+    totalSteps,
+    batchSize,
+    learningRate: options.learningRate ?? recipe.learningRate,
+    trainCount,
+    seed: options.seed ?? 1,
+  };
+}
+
+function checkResumable(saved: RunSettings, wanted: RunSettings, runDir: string): void {
+  const mismatch = (['preset', 'batchSize', 'trainCount'] as const).filter((k) => saved[k] !== wanted[k]);
+  if (mismatch.length > 0) {
+    const what = mismatch.map((k) => `${k} ${saved[k]} (asked for ${wanted[k]})`).join(', ');
+    throw new Error(`${runDir} holds a run with ${what}; use another run folder or the same settings`);
+  }
+}
+
+/**
+ * Trains (or resumes) a run. `data.train` (optionally limited) is trained on; `data.validation`
+ * is evaluated with the averaged weights at every epoch end.
+ */
+export async function trainModel(data: MnistSplits, options: TrainingOptions, hooks: TrainingHooks = {}): Promise<TrainingResult> {
+  const recipe = PRESETS[options.preset].recipe;
+  const train: ImageSet =
+    options.limit !== undefined && options.limit < data.train.count
+      ? { images: data.train.images.subarray(0, options.limit * PIXELS), labels: data.train.labels.subarray(0, options.limit), count: options.limit }
+      : data.train;
+  if (train.count === 0) throw new Error('no training images (limit is 0 or the data set is empty)');
+  let settings = resolveSettings(options, train.count);
+  const { batchSize } = settings;
+  const stepsPerEpoch = Math.ceil(train.count / batchSize);
+  const checkpointEvery = options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
+  const emit = hooks.onEvent ?? (() => {});
+
+  const model = createModel(options.preset, settings.seed);
+  const optimizer = makeOptimizer(recipe, settings.learningRate);
+  const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const averages = recipe.movingAverageDecay > 0 ? trainable.map((v) => tf.variable(v, false)) : [];
+  let step = 0;
+
+  const saved = await loadCheckpoint(options.runDir);
+  if (saved) {
+    checkResumable(saved.settings, settings, options.runDir);
+    // The run's total may be extended or shortened on a rerun; the rest stays as first chosen.
+    settings = { ...saved.settings, totalSteps: settings.totalSteps };
+    model.setWeights(saved.weights);
+    averages.forEach((a, i) => a.assign(saved.averages[i]));
+    if (saved.optimizer.length > 0) await optimizer.setWeights(saved.optimizer);
+    tf.dispose([...saved.weights, ...saved.averages, ...saved.optimizer.map((n) => n.tensor)]);
+    step = saved.step;
+  }
+
+  const logits = logitsOf(model);
+  const kernels = kernelsOf(model).map((w) => w.read());
+  const xs = new Float32Array(batchSize * PIXELS);
+  const ys = new Int32Array(batchSize);
+  const augmentRandom = seededRandom(settings.seed + step);
+
+  const writeCheckpoint = async () => {
+    await saveCheckpoint(options.runDir, {
+      step,
+      settings,
+      weights: model.getWeights(),
+      averages,
+      optimizer: await optimizer.getWeights(),
+    });
+    emit({ type: 'checkpoint', step });
+  };
+
+  emit({
+    type: 'start',
+    preset: options.preset,
+    startStep: step,
+    totalSteps: settings.totalSteps,
+    stepsPerEpoch,
+    batchSize,
+    trainCount: train.count,
+    validationCount: data.validation.count,
+    resumed: saved !== null,
+  });
+
+  const stepTimes: number[] = [];
+  let lastYield = performance.now();
+  let epochStarted = performance.now();
+  let order: Uint32Array | null = null;
+  let orderEpoch = -1;
+  let stopped = false;
+
+  while (step < settings.totalSteps) {
+    if (hooks.signal?.aborted) {
+      stopped = true;
+      break;
+    }
+    await hooks.beforeStep?.();
+    if (hooks.signal?.aborted) {
+      stopped = true;
+      break;
+    }
+    const epochIndex = Math.floor(step / stepsPerEpoch);
+    if (epochIndex !== orderEpoch) {
+      order = epochOrder(train.count, settings.seed, epochIndex);
+      orderEpoch = epochIndex;
+    }
+    const start = (step % stepsPerEpoch) * batchSize;
+    const indices = order!.subarray(start, Math.min(start + batchSize, train.count));
+    const n = indices.length;
+    fillBatch(train, indices, xs, ys, recipe.augmentShift, augmentRandom);
+
+    const learningRate = learningRateAt(step, settings.learningRate, recipe.learningRateDecay, stepsPerEpoch);
+    setLearningRate(optimizer, learningRate);
+    const lossValue = tf.tidy(() => {
+      const x = tf.tensor4d(n === batchSize ? xs : xs.subarray(0, n * PIXELS), [n, IMAGE_SIZE, IMAGE_SIZE, 1]);
+      const y = tf.oneHot(tf.tensor1d(n === batchSize ? ys : ys.subarray(0, n), 'int32'), CLASSES);
+      const cost = optimizer.minimize(
+        () => {
+          const out = logits.apply(x, { training: true }) as tf.Tensor;
+          const crossEntropy = tf.losses.softmaxCrossEntropy(y, out);
+          if (recipe.l2 === 0) return crossEntropy as tf.Scalar;
+          const penalty = tf.addN(kernels.map((k) => tf.sum(tf.square(k)))).mul(recipe.l2 / 2);
+          return crossEntropy.add(penalty) as tf.Scalar;
+        },
+        true,
+        trainable,
+      )!;
+      return cost.dataSync()[0];
+    });
+    step++;
+    if (averages.length > 0) {
+      const decay = movingAverageDecayAt(step, recipe.movingAverageDecay);
+      tf.tidy(() => averages.forEach((a, i) => a.assign(a.mul(decay).add(trainable[i].mul(1 - decay)))));
+    }
+
+    const now = performance.now();
+    stepTimes.push(now);
+    if (stepTimes.length > SPEED_WINDOW + 1) stepTimes.shift();
+    const samplesPerSecond =
+      stepTimes.length > 1 ? ((stepTimes.length - 1) * batchSize * 1000) / (now - stepTimes[0]) : 0;
+    const epoch = Math.floor((step - 1) / stepsPerEpoch) + 1;
+    emit({ type: 'progress', step, epoch, loss: lossValue, learningRate, samplesPerSecond });
+
+    const epochEnded = step % stepsPerEpoch === 0 || step === settings.totalSteps;
+    if (epochEnded && options.validate !== false && data.validation.count > 0) {
+      const metrics = await withAveragedWeights(model, averages, () => evaluateModel(model, data.validation));
+      emit({
+        type: 'epoch',
+        epoch,
+        step,
+        validationAccuracy: metrics.accuracy,
+        validationLoss: metrics.loss,
+        seconds: (performance.now() - epochStarted) / 1000,
+      });
+      epochStarted = performance.now();
+    }
+    if (step % checkpointEvery === 0 && step < settings.totalSteps) await writeCheckpoint();
+    if (now - lastYield > YIELD_EVERY_MS) {
+      // Let timers, IPC messages and abort signals through.
+      await new Promise((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+    }
+  }
+
+  await writeCheckpoint();
+  // From here on the model holds the averaged weights: what the seed evaluates and exports.
+  trainable.forEach((v, i) => averages[i] && v.assign(averages[i]));
+  tf.dispose(averages);
+  optimizer.dispose();
+  return { model, step, totalSteps: settings.totalSteps, stopped, settings };
+}
