@@ -1,0 +1,245 @@
+/**
+ * The one contract between the renderer and the main side, types only.
+ *
+ * Every request is a method of `StudioApi` taking at most one payload object and returning a
+ * promise; every push from main is an event of `StudioEvents`. The Electron preload implements
+ * `StudioApi` over IPC (`contextBridge`), `digits serve` implements it over a WebSocket, and
+ * main registers one handler per request. Adding a request = one entry in `Requests` + a handler.
+ *
+ * Byte arrays travel as Uint8Array (structured clone in Electron; the WebSocket transport
+ * encodes them).
+ */
+import type { BackendName } from '../ml/backend.ts';
+import type { PresetName } from '../ml/models.ts';
+import type { TrainingEvent } from '../ml/trainer.ts';
+
+export type { BackendName, PresetName, TrainingEvent };
+
+export interface PresetInfo {
+  name: PresetName;
+  title: string;
+  description: string;
+  batchSize: number;
+  learningRate: number;
+  /** Default length of a run: epochs, or steps for the seed (50,000 like the tutorial). */
+  defaultEpochs?: number;
+  defaultSteps?: number;
+}
+
+export interface DatasetInfo {
+  source: string;
+  train: number;
+  validation: number;
+  test: number;
+}
+
+export interface AppInfo {
+  version: string;
+  /** 'electron' or 'browser' (digits serve): decides e.g. whether export shows a folder chooser. */
+  shell: 'electron' | 'browser';
+  backend: { name: BackendName; reason: string };
+  dataset: DatasetInfo;
+  presets: PresetInfo[];
+  defaultPreset: PresetName;
+  /** Hard limits the train panel enforces on its inputs. */
+  limits: TrainingLimits;
+}
+
+export interface TrainingLimits {
+  maxEpochs: number;
+  maxSteps: number;
+  minBatchSize: number;
+  maxBatchSize: number;
+  minLearningRate: number;
+  maxLearningRate: number;
+}
+
+export interface TrainingRequest {
+  preset: PresetName;
+  epochs?: number;
+  steps?: number;
+  batchSize?: number;
+  learningRate?: number;
+  /** Train on the first N images only (quick experiments). */
+  limit?: number;
+}
+
+export type TrainingState = 'idle' | 'running' | 'paused' | 'stopping' | 'finished' | 'stopped' | 'failed';
+
+export interface RunSummary {
+  runId: string;
+  preset: PresetName;
+  step: number;
+  totalSteps: number;
+  /** ISO date of the last checkpoint. */
+  updatedAt: string;
+  /** A run that ended before its total (stopped, app closed, crash) can be resumed. */
+  resumable: boolean;
+}
+
+/** Everything the train panel needs to redraw itself after a reload or reconnect. */
+export interface TrainingSnapshot {
+  state: TrainingState;
+  runId: string | null;
+  request: TrainingRequest | null;
+  /** The 'start' event of the current run, if any. */
+  start: Extract<TrainingEvent, { type: 'start' }> | null;
+  /** Thinned loss curve so far: [step, loss] pairs. */
+  losses: [number, number][];
+  epochs: Extract<TrainingEvent, { type: 'epoch' }>[];
+  last: Extract<TrainingEvent, { type: 'progress' }> | null;
+  elapsedSeconds: number;
+  error: string | null;
+}
+
+/** Pushed to the renderer: the trainer's own events (throttled) plus lifecycle ones. */
+export type TrainingUpdate =
+  | TrainingEvent
+  | { type: 'state'; state: TrainingState; runId: string | null; message?: string }
+  | { type: 'done'; runId: string; testAccuracy: number; model: ModelInfo };
+
+export interface ModelInfo {
+  /** Where it came from: a training run, or an imported folder. */
+  origin: 'trained' | 'imported';
+  /** Folder on the main side's disk holding the model. */
+  dir: string;
+  preset: PresetName | null;
+  testAccuracy: number | null;
+  createdAt: string | null;
+}
+
+export interface ClassMetricsInfo {
+  digit: number;
+  precision: number;
+  recall: number;
+  support: number;
+}
+
+export interface MistakeInfo {
+  index: number;
+  label: number;
+  predicted: number;
+  confidence: number;
+}
+
+export interface EvaluationSummary {
+  model: ModelInfo;
+  accuracy: number;
+  loss: number;
+  count: number;
+  /** confusion[true][predicted]. */
+  confusion: number[][];
+  perClass: ClassMetricsInfo[];
+  /** The most confident mistakes, most confident first (at most 100). */
+  topMistakes: MistakeInfo[];
+  /** Test-image indices per confusion cell, key `${true}-${predicted}` (off-diagonal cells complete; diagonal cells at most 50). */
+  cellIndices: Record<string, number[]>;
+  seconds: number;
+}
+
+export interface TestImage {
+  index: number;
+  label: number;
+  /** 784 grey bytes, ink = 255: exactly what the model saw. */
+  pixels: Uint8Array;
+  probabilities: number[];
+}
+
+export interface ImageUpload {
+  name: string;
+  bytes: Uint8Array;
+}
+
+export type PredictionItem =
+  | {
+      name: string;
+      ok: true;
+      digit: number;
+      confidence: number;
+      probabilities: number[];
+      /** 784 grey bytes, ink = 255: the 28x28 input the model saw. */
+      input: Uint8Array;
+    }
+  | { name: string; ok: false; error: string; code?: string };
+
+export type ExportResult =
+  | { status: 'exported'; dir: string }
+  | { status: 'cancelled' }
+  /** The folder is not empty: ask the user, then call again with overwrite: true. */
+  | { status: 'needs-confirmation'; dir: string };
+
+/** Request name -> [payload, response]. The single source of truth for both sides. */
+export interface Requests {
+  getAppInfo: [void, AppInfo];
+  startTraining: [TrainingRequest, { runId: string }];
+  resumeRun: [{ runId: string }, { runId: string }];
+  pauseTraining: [void, void];
+  resumeTraining: [void, void];
+  stopTraining: [void, void];
+  getTrainingSnapshot: [void, TrainingSnapshot];
+  listRuns: [void, RunSummary[]];
+  getCurrentModel: [void, ModelInfo | null];
+  evaluateModel: [void, EvaluationSummary];
+  getTestImages: [{ indices: number[] }, TestImage[]];
+  predictImages: [{ files: ImageUpload[] }, PredictionItem[]];
+  /** Without `dir`, Electron shows a folder chooser; the browser mode requires `dir` (a folder on the server). */
+  exportModel: [{ dir?: string; overwrite?: boolean }, ExportResult];
+  /** Without `dir`, Electron shows a folder chooser (null when cancelled). */
+  importModel: [{ dir?: string }, ModelInfo | null];
+}
+
+/** Event name -> payload, pushed from main to the renderer. */
+export interface StudioEvents {
+  training: TrainingUpdate;
+  modelChanged: ModelInfo;
+}
+
+export type RequestName = keyof Requests;
+export type Payload<K extends RequestName> = Requests[K][0];
+export type Response<K extends RequestName> = Requests[K][1];
+
+/** What the renderer calls: one method per request, plus event subscription. */
+export type StudioApi = {
+  [K in RequestName]: Payload<K> extends void ? () => Promise<Response<K>> : (payload: Payload<K>) => Promise<Response<K>>;
+} & {
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<E extends keyof StudioEvents>(event: E, listener: (payload: StudioEvents[E]) => void): () => void;
+};
+
+/** What main implements: one handler per request. */
+export type StudioHandlers = {
+  [K in RequestName]: (payload: Payload<K>) => Promise<Response<K>>;
+};
+
+/** IPC channel names (Electron) and message names (WebSocket) are derived, never typed twice. */
+export const REQUEST_NAMES = [
+  'getAppInfo',
+  'startTraining',
+  'resumeRun',
+  'pauseTraining',
+  'resumeTraining',
+  'stopTraining',
+  'getTrainingSnapshot',
+  'listRuns',
+  'getCurrentModel',
+  'evaluateModel',
+  'getTestImages',
+  'predictImages',
+  'exportModel',
+  'importModel',
+] as const satisfies readonly RequestName[];
+
+export const EVENT_NAMES = ['training', 'modelChanged'] as const satisfies readonly (keyof StudioEvents)[];
+
+export const requestChannel = (name: RequestName) => `studio:${name}`;
+export const eventChannel = (name: keyof StudioEvents) => `studio-event:${name}`;
+
+/** Errors cross the boundary as this shape (Electron strips custom error fields). */
+export interface StudioErrorInfo {
+  message: string;
+  code?: string;
+}
+
+/** Compile-time check that REQUEST_NAMES lists every request (an omission is a type error here). */
+type MissingRequests = Exclude<RequestName, (typeof REQUEST_NAMES)[number]>;
+export const ALL_REQUESTS_LISTED: MissingRequests extends never ? true : MissingRequests = true;
