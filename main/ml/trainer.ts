@@ -135,7 +135,9 @@ function makeOptimizer(recipe: TrainingRecipe, learningRate: number): tf.SGDOpti
 }
 
 function setLearningRate(optimizer: tf.SGDOptimizer | tf.AdamOptimizer, value: number): void {
-  if (optimizer instanceof tf.SGDOptimizer) optimizer.setLearningRate(value);
+  // SGD keeps its rate in a scalar tensor that setLearningRate replaces; Adam reads the plain
+  // `learningRate` field on every step.
+  if ('setLearningRate' in optimizer) optimizer.setLearningRate(value);
   else (optimizer as unknown as { learningRate: number }).learningRate = value;
 }
 

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { metricsFromProbabilities } from './evaluate.ts';
+
+/** Probability rows putting `p` on `predicted` and the rest evenly elsewhere. */
+function rows(predictions: [number, number][]): Float32Array {
+  const out = new Float32Array(predictions.length * 10);
+  predictions.forEach(([predicted, p], i) => {
+    for (let c = 0; c < 10; c++) out[i * 10 + c] = c === predicted ? p : (1 - p) / 9;
+  });
+  return out;
+}
+
+describe('metricsFromProbabilities', () => {
+  const labels = [0, 0, 1, 1, 2];
+  const probabilities = rows([
+    [0, 0.9],
+    [1, 0.6], // a 0 read as 1
+    [1, 0.8],
+    [1, 0.7],
+    [0, 0.95], // a 2 read as 0, the most confident mistake
+  ]);
+  const m = metricsFromProbabilities(probabilities, labels);
+
+  it('counts accuracy and fills the confusion matrix by [true][predicted]', () => {
+    expect(m.accuracy).toBeCloseTo(3 / 5, 12);
+    expect(m.count).toBe(5);
+    expect(m.confusion[0][0]).toBe(1);
+    expect(m.confusion[0][1]).toBe(1);
+    expect(m.confusion[1][1]).toBe(2);
+    expect(m.confusion[2][0]).toBe(1);
+    expect(m.confusion.flat().reduce((a, b) => a + b, 0)).toBe(5);
+  });
+
+  it('computes per-class precision and recall', () => {
+    expect(m.perClass[0]).toMatchObject({ digit: 0, precision: 0.5, recall: 0.5, support: 2 });
+    expect(m.perClass[1].precision).toBeCloseTo(2 / 3, 12);
+    expect(m.perClass[1].recall).toBe(1);
+    expect(m.perClass[2]).toMatchObject({ precision: 0, recall: 0, support: 1 });
+  });
+
+  it('computes the mean cross-entropy of the true class', () => {
+    const expected = -(Math.log(0.9) + Math.log(0.4 / 9) + Math.log(0.8) + Math.log(0.7) + Math.log(0.05 / 9)) / 5;
+    expect(m.loss).toBeCloseTo(expected, 5);
+  });
+
+  it('lists the misclassified images, most confident first', () => {
+    expect(m.mistakes.map((x) => x.index)).toEqual([4, 1]);
+    expect(m.mistakes[0]).toMatchObject({ label: 2, predicted: 0 });
+    expect(m.mistakes[0].confidence).toBeCloseTo(0.95, 6);
+  });
+});
