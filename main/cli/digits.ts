@@ -62,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
     try {
       parsed = parseArgs({ args: rest, options: command.options, allowPositionals: command.positionals ?? false, strict: true });
     } catch (error) {
-      throw new UsageError(`${(error as Error).message.replace(/\. To specify.*$/s, '')}\nUsage: ${command.usage}`);
+      throw new UsageError(`${(error as Error).message.split('\n')[0]} (usage: ${command.usage})`);
     }
     return await command.run(parsed.values as Flags, parsed.positionals);
   } catch (error) {

@@ -1,0 +1,114 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = path.resolve('bin/digits.mjs');
+let tmp: string;
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function digits(...args: string[]): Promise<Outcome> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+function jsonLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** No stack trace reaches the user for their mistakes. */
+function expectOneLineError(outcome: Outcome, pattern: RegExp): void {
+  expect(outcome.code).not.toBe(0);
+  expect(outcome.stderr).toMatch(pattern);
+  expect(outcome.stderr).not.toMatch(/\n\s+at /);
+}
+
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'digits-cli-'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe('digits train / test / export', () => {
+  const run = () => path.join(tmp, 'run');
+
+  it('trains with --json: only JSON on stdout, progress, epoch and done lines, a model folder at the end', async () => {
+    const out = await digits('train', '--preset', 'seed', '--steps', '30', '--limit', '1000', '--run', run(), '--json', '--backend', 'wasm');
+    expect(out.stderr).toMatch(/Backend: wasm/);
+    expect(out.code).toBe(0);
+    const lines = jsonLines(out.stdout);
+    const progress = lines.filter((l) => l.type === 'progress');
+    expect(progress.length).toBeGreaterThan(0);
+    expect(Object.keys(progress[0]).sort()).toEqual(['epoch', 'learningRate', 'loss', 'samplesPerSecond', 'step', 'type']);
+    expect(progress.at(-1)!.step).toBe(30);
+    expect(lines.filter((l) => l.type === 'epoch').length).toBe(6); // 1000 images / 200 = 5 steps an epoch
+    const done = lines.at(-1)!;
+    expect(done).toMatchObject({ type: 'done', model: path.join(run(), 'model') });
+    expect(done.testAccuracy).toBeGreaterThan(0.5);
+    expect(existsSync(path.join(run(), 'model', 'model.json'))).toBe(true);
+    const metadata = JSON.parse(await readFile(path.join(run(), 'model', 'metadata.json'), 'utf8'));
+    expect(metadata).toMatchObject({ preset: 'seed', backend: 'wasm', training: { steps: 30, weights: 'moving-average' } });
+  });
+
+  it('resumes the same run folder up to a larger total', async () => {
+    const out = await digits('train', '--preset', 'seed', '--steps', '40', '--limit', '1000', '--run', run(), '--json');
+    expect(out.code).toBe(0);
+    const lines = jsonLines(out.stdout);
+    expect(lines[0]).toMatchObject({ type: 'start', startStep: 30, totalSteps: 40, resumed: true });
+    expect(lines.filter((l) => l.type === 'progress').at(-1)!.step).toBe(40);
+  });
+
+  it('tests a model folder on the 10,000 test images', async () => {
+    const out = await digits('test', '--model', path.join(run(), 'model'), '--json');
+    expect(out.code).toBe(0);
+    const metrics = JSON.parse(out.stdout);
+    expect(metrics.count).toBe(10_000);
+    expect(metrics.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(10_000);
+    expect(metrics.perClass).toHaveLength(10);
+    expect(metrics.misclassified.length).toBe(Math.round((1 - metrics.accuracy) * 10_000));
+  });
+
+  it("exports a run's latest checkpoint, refusing a non-empty folder unless --overwrite", async () => {
+    const to = path.join(tmp, 'exported');
+    const first = await digits('export', '--run', run(), '--to', to, '--no-test');
+    expect(first.code).toBe(0);
+    expect(existsSync(path.join(to, 'weights.bin'))).toBe(true);
+    const again = await digits('export', '--run', run(), '--to', to, '--no-test');
+    expectOneLineError(again, /is not empty; pass --overwrite/);
+    expect((await digits('export', '--run', run(), '--to', to, '--no-test', '--overwrite')).code).toBe(0);
+  });
+});
+
+describe('digits errors', () => {
+  it('rejects unknown commands, options and bad values with one line and exit code 2', async () => {
+    expectOneLineError(await digits('fly'), /unknown command 'fly'/);
+    expectOneLineError(await digits('train', '--wings'), /Unknown option '--wings'/);
+    expectOneLineError(await digits('train', '--preset', 'huge'), /--preset must be one of fast, seed, cnn|--preset must be one of/);
+    expectOneLineError(await digits('train', '--steps=-3'), /--steps must be a whole number/);
+    expect((await digits('train', '--steps', 'x')).code).toBe(2);
+    expectOneLineError(await digits('train', '--steps', '-3'), /Option '--steps' argument is ambiguous/);
+  });
+
+  it('names a missing model folder or data folder', async () => {
+    expectOneLineError(await digits('test', '--model', path.join(tmp, 'nothing')), /nothing: no such folder/);
+    const empty = path.join(tmp, 'nodata');
+    await mkdir(empty);
+    await writeFile(path.join(empty, 'readme.txt'), 'not mnist');
+    expectOneLineError(await digits('train', '--data', empty, '--steps', '1', '--run', path.join(tmp, 'r2')), /nodata/);
+    expectOneLineError(await digits('export', '--run', path.join(tmp, 'nothing'), '--to', path.join(tmp, 'x')), /holds no checkpoint/);
+  });
+});
