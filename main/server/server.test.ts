@@ -1,0 +1,255 @@
+import { symlink } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { startServer, type RunningServer } from './server.ts';
+import { FakeEvents, fakeHandlers, makeStaticDir, rawRequest } from './testServer.ts';
+import { encodeMessage, parseServerMessage, type WirePush, type WireReply } from './wire.ts';
+
+const TOKEN = 'a'.repeat(64);
+const MAX_MESSAGE = 64 * 1024;
+
+let server: RunningServer;
+let events: FakeEvents;
+let port: number;
+let cookie: string;
+let secretPath: string;
+let staticDir: string;
+
+beforeAll(async () => {
+  ({ dir: staticDir, secretPath } = await makeStaticDir());
+  await symlink(secretPath, path.join(staticDir, 'link.txt'));
+  events = new FakeEvents();
+  server = await startServer({ handlers: fakeHandlers(), events, staticDir, token: TOKEN, maxMessageBytes: MAX_MESSAGE });
+  port = server.port;
+  cookie = `digits_token_${port}=${TOKEN}`;
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+/** Opens a WebSocket with explicit headers; resolves with the socket, or rejects with the HTTP status. */
+function connect(headers: Record<string, string> = {}, query = ''): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws${query}`, {
+      headers: { Origin: `http://127.0.0.1:${port}`, Cookie: cookie, ...headers },
+    });
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    ws.once('error', reject);
+  });
+}
+
+function nextMessage(ws: WebSocket): Promise<WireReply | WirePush> {
+  return new Promise((resolve) => ws.once('message', (data) => resolve(parseServerMessage(data.toString()))));
+}
+
+function closed(ws: WebSocket): Promise<number> {
+  return new Promise((resolve) => ws.once('close', (code) => resolve(code)));
+}
+
+async function call(ws: WebSocket, method: string, payload?: unknown, id = 1): Promise<WireReply> {
+  const reply = nextMessage(ws);
+  ws.send(encodeMessage({ id, method, payload }));
+  return (await reply) as WireReply;
+}
+
+describe('HTTP access control', () => {
+  it('answers 401 without a token or cookie', async () => {
+    const res = await rawRequest(port, {});
+    expect(res.status).toBe(401);
+    expect(res.body).toMatch(/URL that `digits serve` printed/);
+  });
+
+  it('answers 403 to a wrong token and sets no cookie', async () => {
+    const res = await rawRequest(port, { path: `/?token=${'b'.repeat(64)}` });
+    expect(res.status).toBe(403);
+    expect(res.headers['set-cookie']).toBeUndefined();
+    expect((await rawRequest(port, { path: '/?token=short' })).status).toBe(403);
+  });
+
+  it('answers 401 to a wrong cookie', async () => {
+    const res = await rawRequest(port, { headers: { cookie: `digits_token_${port}=${'b'.repeat(64)}` } });
+    expect(res.status).toBe(401);
+  });
+
+  it('swaps the token for an HttpOnly SameSite=Strict cookie and redirects it out of the URL', async () => {
+    const res = await rawRequest(port, { path: `/?lang=en&token=${TOKEN}` });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe('/?lang=en');
+    const setCookie = res.headers['set-cookie']?.[0] ?? '';
+    expect(setCookie).toContain(`digits_token_${port}=${TOKEN}`);
+    expect(setCookie).toMatch(/HttpOnly/);
+    expect(setCookie).toMatch(/SameSite=Strict/);
+  });
+
+  it('serves index.html and assets with the cookie, with security headers and content types', async () => {
+    const index = await rawRequest(port, { headers: { cookie } });
+    expect(index.status).toBe(200);
+    expect(index.body).toContain('Digit Studio');
+    expect(index.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(index.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(index.headers['content-security-policy']).toContain(`connect-src 'self' ws://127.0.0.1:${port}`);
+    expect(index.headers['x-content-type-options']).toBe('nosniff');
+    expect(index.headers['referrer-policy']).toBe('no-referrer');
+    const js = await rawRequest(port, { path: '/assets/app.js', headers: { cookie } });
+    expect(js.status).toBe(200);
+    expect(js.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    const css = await rawRequest(port, { path: '/assets/app.css', headers: { cookie } });
+    expect(css.headers['content-type']).toBe('text/css; charset=utf-8');
+    expect((await rawRequest(port, { path: '/missing.js', headers: { cookie } })).status).toBe(404);
+  });
+
+  it('accepts localhost as the Host of a loopback bind', async () => {
+    const res = await rawRequest(port, { headers: { cookie, host: `localhost:${port}` } });
+    expect(res.status).toBe(200);
+  });
+
+  it('refuses a foreign Host header (DNS rebinding), even with the cookie', async () => {
+    for (const host of [`evil.example:${port}`, '127.0.0.1:1', 'localhost']) {
+      const res = await rawRequest(port, { headers: { cookie, host } });
+      expect(res.status, host).toBe(403);
+      expect(res.body).toMatch(/Host/);
+    }
+  });
+
+  it('refuses a foreign Origin and cross-site fetches, even with the cookie', async () => {
+    const foreign = await rawRequest(port, { headers: { cookie, origin: 'http://evil.example' } });
+    expect(foreign.status).toBe(403);
+    const otherPort = await rawRequest(port, { headers: { cookie, origin: `http://127.0.0.1:${port + 1}` } });
+    expect(otherPort.status).toBe(403);
+    const nullOrigin = await rawRequest(port, { headers: { cookie, origin: 'null' } });
+    expect(nullOrigin.status).toBe(403);
+    const crossSite = await rawRequest(port, { headers: { cookie, 'sec-fetch-site': 'same-site' } });
+    expect(crossSite.status).toBe(403);
+    const own = await rawRequest(port, { headers: { cookie, origin: `http://127.0.0.1:${port}`, 'sec-fetch-site': 'same-origin' } });
+    expect(own.status).toBe(200);
+  });
+
+  it('refuses other methods and request bodies', async () => {
+    expect((await rawRequest(port, { method: 'POST', headers: { cookie } })).status).toBe(405);
+    const withBody = await rawRequest(port, { method: 'GET', headers: { cookie, 'content-length': '5' }, body: 'hello' });
+    expect(withBody.status).toBe(413);
+  });
+
+  it('never serves files outside the renderer folder', async () => {
+    const paths = [
+      '/../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/assets/%2e%2e%2f%2e%2e%2fsecret.txt',
+      '/..%2fsecret.txt',
+      '/assets/..%5c..%5csecret.txt',
+      '/%00index.html',
+      '/link.txt',
+      '/assets',
+      '/%E0%A4%A',
+    ];
+    for (const p of paths) {
+      const res = await rawRequest(port, { path: p, headers: { cookie } });
+      expect([400, 404], p).toContain(res.status);
+      expect(res.body, p).not.toContain('do not serve');
+    }
+  });
+});
+
+describe('WebSocket', () => {
+  it('refuses an upgrade without the cookie, with a wrong token, a foreign Origin or Host', async () => {
+    await expect(connect({ Cookie: '' })).rejects.toThrow('HTTP 401');
+    await expect(connect({ Cookie: '' }, `?token=${'c'.repeat(64)}`)).rejects.toThrow('HTTP 403');
+    await expect(connect({ Origin: 'http://evil.example' })).rejects.toThrow('HTTP 403');
+    await expect(connect({ Host: `evil.example:${port}` })).rejects.toThrow('HTTP 403');
+  });
+
+  it('accepts the cookie, or the token in the query (non-browser clients)', async () => {
+    const a = await connect();
+    const b = await connect({ Cookie: '' }, `?token=${TOKEN}`);
+    expect((await call(a, 'listRuns')).id).toBe(1);
+    a.close();
+    b.close();
+  });
+
+  it('answers requests and round-trips bytes', async () => {
+    const ws = await connect();
+    const bytes = new Uint8Array([0, 1, 2, 250, 255]);
+    const reply = await call(ws, 'predictImages', { files: [{ name: 'a.png', bytes }] }, 7);
+    expect(reply).toEqual({ id: 7, result: [{ name: 'a.png', ok: true, digit: 5, confidence: 1, probabilities: [], input: bytes }] });
+    ws.close();
+  });
+
+  it('replies with an error to bad messages, unknown methods and invalid payloads, and keeps serving', async () => {
+    const ws = await connect();
+    const notJson = nextMessage(ws);
+    ws.send('{not json');
+    expect(await notJson).toEqual({ id: null, error: { message: 'message is not valid JSON', code: 'bad-message' } });
+
+    const noMethod = nextMessage(ws);
+    ws.send(JSON.stringify({ id: 2 }));
+    expect(await noMethod).toMatchObject({ id: 2, error: { code: 'bad-message' } });
+
+    const binary = nextMessage(ws);
+    ws.send(Buffer.from([1, 2, 3]));
+    expect(await binary).toMatchObject({ id: null, error: { code: 'bad-message' } });
+
+    const badBytes = nextMessage(ws);
+    ws.send(JSON.stringify({ id: 3, method: 'predictImages', payload: { files: [{ name: 'x', bytes: { $bytes: '!!!' } }] } }));
+    expect(await badBytes).toMatchObject({ id: 3, error: { code: 'bad-message' } });
+
+    for (const method of ['deleteEverything', 'constructor', '__proto__', 'toString']) {
+      expect(await call(ws, method, undefined, 4)).toMatchObject({ id: 4, error: { code: 'unknown-method' } });
+    }
+    expect(await call(ws, 'startTraining', { nope: 1 }, 5)).toEqual({
+      id: 5,
+      error: { message: 'startTraining: preset is required', code: 'invalid-payload' },
+    });
+    expect(await call(ws, 'getTestImages', undefined, 6)).toMatchObject({ id: 6, error: { message: expect.any(String) } });
+    expect(await call(ws, 'startTraining', { preset: 'fast' }, 8)).toEqual({ id: 8, result: { runId: 'run-1' } });
+    ws.close();
+  });
+
+  it('closes a connection that sends an oversized message (1009), and the server keeps serving', async () => {
+    const ws = await connect();
+    const code = closed(ws);
+    ws.send('x'.repeat(MAX_MESSAGE + 1));
+    expect(await code).toBe(1009);
+    const again = await connect();
+    expect(await call(again, 'listRuns')).toEqual({ id: 1, result: [] });
+    again.close();
+  });
+
+  it('pushes events to every connected client', async () => {
+    const [a, b] = await Promise.all([connect(), connect()]);
+    const gotA = nextMessage(a);
+    const gotB = nextMessage(b);
+    events.emit('training', { type: 'checkpoint', step: 42 });
+    const expected = { event: 'training', payload: { type: 'checkpoint', step: 42 } };
+    expect(await gotA).toEqual(expected);
+    expect(await gotB).toEqual(expected);
+    a.close();
+    b.close();
+  });
+});
+
+describe('lifecycle', () => {
+  it('refuses a folder without a built renderer, naming the fix', async () => {
+    await expect(
+      startServer({ handlers: fakeHandlers(), events: new FakeEvents(), staticDir: '/nonexistent/out/renderer' }),
+    ).rejects.toThrow(/npm run build/);
+  });
+
+  it('prints a URL with a fresh 32-byte hex token, and close() unsubscribes and ends sockets', async () => {
+    const own = new FakeEvents();
+    const other = await startServer({ handlers: fakeHandlers(), events: own, staticDir });
+    expect(other.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{64}$/);
+    expect(other.token).not.toBe(TOKEN);
+    expect(own.count('training')).toBe(1);
+    const ws = new WebSocket(`ws://127.0.0.1:${other.port}/ws?token=${other.token}`, {
+      headers: { Origin: other.origin },
+    });
+    await new Promise((resolve) => ws.once('open', resolve));
+    const code = closed(ws);
+    await other.close();
+    expect(await code).toBe(1001);
+    expect(own.count('training')).toBe(0);
+  });
+});
