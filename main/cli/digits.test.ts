@@ -82,6 +82,28 @@ describe('digits train / test / export', () => {
     expect(metrics.misclassified.length).toBe(Math.round((1 - metrics.accuracy) * 10_000));
   });
 
+  it('predicts each file on its own, with JSON results and exit code 1 when one failed', async () => {
+    const good = path.join(tmp, 'seven.png');
+    const { renderMnistDigitPhoto } = await import('../ml/testImages.ts');
+    const { loadMnist } = await import('../ml/mnist.ts');
+    const { test } = await loadMnist();
+    await writeFile(good, await renderMnistDigitPhoto(test.images.subarray(0, 784), { format: 'png' }));
+    const corrupt = path.join(tmp, 'corrupt.jpg');
+    await writeFile(corrupt, Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]));
+    const out = await digits('predict', '--model', path.join(run(), 'model'), '--json', good, corrupt);
+    expect(out.code).toBe(1);
+    const results = JSON.parse(out.stdout);
+    expect(results).toHaveLength(2);
+    expect(results[0]).toMatchObject({ file: good });
+    expect(results[0].digit).toBeGreaterThanOrEqual(0);
+    expect(results[0].probabilities).toHaveLength(10);
+    expect(results[1].file).toBe(corrupt);
+    expect(results[1].error).toMatch(/corrupt\.jpg/);
+    const plain = await digits('predict', '--model', path.join(run(), 'model'), good);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/seven\.png: \d \(\d+\.\d%\)/);
+  });
+
   it("exports a run's latest checkpoint, refusing a non-empty folder unless --overwrite", async () => {
     const to = path.join(tmp, 'exported');
     const first = await digits('export', '--run', run(), '--to', to, '--no-test');

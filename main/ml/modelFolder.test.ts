@@ -46,7 +46,7 @@ describe('model folders', () => {
     const model = createModel('cnn', 3);
     const dir = path.join(tmp, 'cnn');
     await saveModelFolder(dir, model, metadata);
-    const expected = tf.tidy(() => (model.predict(tf.tensor4d(probeInputs(), [3, 28, 28, 1])) as tf.Tensor).arraySync());
+    const expected = tf.tidy(() => (model.predict(tf.tensor4d(probeInputs(), [3, 28, 28, 1])) as tf.Tensor).arraySync() as number[][]);
     model.dispose();
 
     // Serve the folder over HTTP, as a web page or another Node program would fetch it.

@@ -1,0 +1,70 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from './backend.ts';
+import { PIXELS, sliceImageSet, type MnistSplits } from './dataset.ts';
+import { loadMnist } from './mnist.ts';
+import { isFailure, predictImages, type DigitPrediction } from './predict.ts';
+import { renderMnistDigitPhoto } from './testImages.ts';
+import { trainModel } from './trainer.ts';
+
+let data: MnistSplits;
+let model: tf.LayersModel;
+let tmp: string;
+
+beforeAll(async () => {
+  await selectBackend('wasm');
+  data = await loadMnist();
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'digits-predict-'));
+  // A small but real model: the fast preset, one pass over 10,000 images (about 97% on MNIST).
+  const result = await trainModel(
+    { ...data, validation: sliceImageSet(data.validation, 0, 0) },
+    { preset: 'fast', runDir: path.join(tmp, 'run'), steps: 100, limit: 10_000, validate: false },
+  );
+  model = result.model;
+});
+
+afterAll(async () => {
+  model?.dispose();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe('predictImages', () => {
+  it('reads photos of known MNIST test digits, dark ink on paper, off-centre on a large canvas', async () => {
+    const count = 40;
+    const files: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const digit = data.test.images.subarray(i * PIXELS, (i + 1) * PIXELS);
+      const photo = await renderMnistDigitPhoto(digit, { width: 480, height: 360, scale: 6 + (i % 5), offsetX: (i % 7) * 15 - 45, offsetY: (i % 3) * 20 - 20, seed: i, format: i % 2 ? 'jpeg' : 'png' });
+      const file = path.join(tmp, `digit-${i}.${i % 2 ? 'jpg' : 'png'}`);
+      await writeFile(file, photo);
+      files.push(file);
+    }
+    const results = await predictImages(model, files);
+    expect(results.every((r) => !isFailure(r))).toBe(true);
+    const correct = results.filter((r, i) => (r as DigitPrediction).digit === data.test.labels[i]).length;
+    expect(correct / count).toBeGreaterThanOrEqual(0.85);
+    const first = results[0] as DigitPrediction;
+    expect(first.probabilities).toHaveLength(10);
+    expect(first.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    expect(first.input).toHaveLength(784);
+  });
+
+  it('fails a corrupt file and a text file on their own while the good ones are predicted', async () => {
+    const good = await renderMnistDigitPhoto(data.test.images.subarray(0, PIXELS), { format: 'png' });
+    const results = await predictImages(model, [
+      { name: 'good.png', bytes: good },
+      { name: 'broken.png', bytes: good.subarray(0, 200) },
+      { name: 'notes.txt', bytes: new TextEncoder().encode('not a picture at all') },
+      { name: 'also-good.png', bytes: good },
+    ]);
+    expect(results.map((r) => r.file)).toEqual(['good.png', 'broken.png', 'notes.txt', 'also-good.png']);
+    expect(isFailure(results[0])).toBe(false);
+    expect(isFailure(results[3])).toBe(false);
+    expect((results[0] as DigitPrediction).digit).toBe(data.test.labels[0]);
+    expect(isFailure(results[1]) && results[1].error).toMatch(/broken\.png/);
+    expect(isFailure(results[2]) && results[2].error).toMatch(/notes\.txt/);
+  });
+});
