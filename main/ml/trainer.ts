@@ -55,6 +55,8 @@ export interface TrainingHooks {
   signal?: AbortSignal;
   /** Awaited between steps; a paused run returns a promise that resolves on resume. */
   beforeStep?: () => Promise<void> | void;
+  /** Called at each epoch end with the model holding its averaged weights (e.g. to test it). */
+  onEpochEnd?: (epoch: number, model: tf.LayersModel) => Promise<void> | void;
 }
 
 export interface TrainingResult {
@@ -311,17 +313,12 @@ export async function trainModel(data: MnistSplits, options: TrainingOptions, ho
 
     const epochEnded = step % stepsPerEpoch === 0 || step === settings.totalSteps;
     if (epochEnded && options.validate !== false && data.validation.count > 0) {
+      const seconds = (performance.now() - epochStarted) / 1000;
       const metrics = await withAveragedWeights(model, averages, () => evaluateModel(model, data.validation));
-      emit({
-        type: 'epoch',
-        epoch,
-        step,
-        validationAccuracy: metrics.accuracy,
-        validationLoss: metrics.loss,
-        seconds: (performance.now() - epochStarted) / 1000,
-      });
-      epochStarted = performance.now();
+      emit({ type: 'epoch', epoch, step, validationAccuracy: metrics.accuracy, validationLoss: metrics.loss, seconds });
     }
+    if (epochEnded && hooks.onEpochEnd) await withAveragedWeights(model, averages, () => hooks.onEpochEnd!(epoch, model));
+    if (epochEnded) epochStarted = performance.now();
     if (step % checkpointEvery === 0 && step < settings.totalSteps) await writeCheckpoint();
     if (now - lastYield > YIELD_EVERY_MS) {
       // Let timers, IPC messages and abort signals through.

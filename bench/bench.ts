@@ -1,0 +1,230 @@
+/**
+ * `npm run bench`: how fast Digit Studio trains and predicts on this machine's backend.
+ *
+ *   npm run bench -- [--backend wasm|cpu|native] [--json] [--peer] [--only LIST] [--repeat N]
+ *
+ * Measures training samples/s of `seed` and `cnn`, the time for the default preset to reach 98%
+ * test accuracy from scratch, full test-set evaluation time, single-image prediction latency
+ * (warm, decoding and preprocessing included) and the process's peak resident memory. With
+ * --peer it also runs the PyTorch reference (../shared/peer) in the same run and prints the ratio.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import '../main/ml/wasmKernels.ts';
+import { isBackendName, selectBackend } from '../main/ml/backend.ts';
+import { PIXELS } from '../main/ml/dataset.ts';
+import { evaluateModel } from '../main/ml/evaluate.ts';
+import { defaultMnistDir, loadMnist } from '../main/ml/mnist.ts';
+import { DEFAULT_PRESET, PRESETS, type PresetName } from '../main/ml/models.ts';
+import { predictImages } from '../main/ml/predict.ts';
+import { renderMnistDigitPhoto } from '../main/ml/testImages.ts';
+import { trainModel } from '../main/ml/trainer.ts';
+
+const TARGET_ACCURACY = 0.98;
+const MAX_EPOCHS_TO_TARGET = 30;
+const WARMUP_STEPS = 10;
+const LATENCY_RUNS = 60;
+const PEER_SCRIPT = path.resolve(import.meta.dirname, '../../shared/peer/torch_seed_mlp.py');
+const PEER_PYTHON = '/usr/bin/python3';
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+interface Options {
+  json: boolean;
+  peer: boolean;
+  only: Set<string>;
+  repeat: number;
+  steps: number;
+}
+
+/** Steady-state training samples/s of a preset: `steps` steps after a warm-up, full training set. */
+async function trainingThroughput(preset: PresetName, data: Awaited<ReturnType<typeof loadMnist>>, tmp: string, steps: number): Promise<number> {
+  const times: number[] = [];
+  const result = await trainModel(
+    data,
+    { preset, runDir: path.join(tmp, `speed-${preset}-${Date.now()}`), steps: WARMUP_STEPS + steps, validate: false, checkpointEvery: 1e9 },
+    { onEvent: (e) => e.type === 'progress' && e.step >= WARMUP_STEPS && times.push(performance.now()) },
+  );
+  result.model.dispose();
+  const batch = PRESETS[preset].recipe.batchSize;
+  return ((times.length - 1) * batch * 1000) / (times.at(-1)! - times[0]);
+}
+
+/** Wall time from "train" to TARGET_ACCURACY on the test set (the bench's own test evaluations excluded). */
+async function timeToTarget(tmp: string): Promise<{ seconds: number | null; epochs: number; accuracy: number; evalSeconds: number }> {
+  const started = performance.now();
+  const data = await loadMnist();
+  const controller = new AbortController();
+  let excluded = 0;
+  let reached: number | null = null;
+  let epochs = 0;
+  let accuracy = 0;
+  const result = await trainModel(
+    data,
+    { preset: DEFAULT_PRESET, runDir: path.join(tmp, `target-${Date.now()}`), epochs: MAX_EPOCHS_TO_TARGET, validate: false, checkpointEvery: 1e9 },
+    {
+      signal: controller.signal,
+      onEpochEnd: (epoch, model) => {
+        const t = performance.now();
+        accuracy = evaluateModel(model, data.test).accuracy;
+        epochs = epoch;
+        if (accuracy >= TARGET_ACCURACY && reached === null) {
+          reached = (t - started - excluded) / 1000;
+          controller.abort();
+        }
+        excluded += performance.now() - t;
+      },
+    },
+  );
+  result.model.dispose();
+  return { seconds: reached, epochs, accuracy, evalSeconds: excluded / 1000 / Math.max(1, epochs) };
+}
+
+function runPeer(dataDir: string): Promise<number | null> {
+  if (!existsSync(PEER_PYTHON) || !existsSync(PEER_SCRIPT)) return Promise.resolve(null);
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  return new Promise((resolve) => {
+    execFile(PEER_PYTHON, [PEER_SCRIPT, dataDir, '2', '2'], { env, timeout: 600_000 }, (error, stdout, stderr) => {
+      if (error) {
+        console.error(`peer failed: ${stderr.split('\n').filter(Boolean).at(-1) ?? error.message}`);
+        resolve(null);
+        return;
+      }
+      const rates = [...stdout.matchAll(/samples\/s (\d+)/g)].map((m) => Number(m[1]));
+      resolve(rates.length ? median(rates) : null);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      backend: { type: 'string' },
+      json: { type: 'boolean' },
+      peer: { type: 'boolean' },
+      only: { type: 'string' },
+      repeat: { type: 'string' },
+      steps: { type: 'string' },
+    },
+  });
+  if (values.backend !== undefined && !isBackendName(values.backend)) throw new Error('--backend must be native, wasm or cpu');
+  const options: Options = {
+    json: values.json === true,
+    peer: values.peer === true,
+    only: new Set((values.only ?? 'seed,cnn,target,eval,latency').split(',')),
+    repeat: Number(values.repeat ?? 3),
+    steps: Number(values.steps ?? 100),
+  };
+  const backend = await selectBackend(values.backend as never);
+  const log = (message: string) => console.error(message);
+  log(`Backend: ${backend.name} (${backend.reason})`);
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'digits-bench-'));
+  const data = await loadMnist();
+  const report: Record<string, unknown> = { backend: backend.name, date: new Date().toISOString(), cores: os.cpus().length };
+
+  try {
+    for (const preset of ['seed', 'cnn'] as const) {
+      if (!options.only.has(preset)) continue;
+      const runs: number[] = [];
+      for (let r = 0; r < options.repeat; r++) {
+        runs.push(await trainingThroughput(preset, data, tmp, preset === 'cnn' ? Math.ceil(options.steps / 2) : options.steps));
+        log(`${preset}: ${Math.round(runs.at(-1)!)} samples/s`);
+      }
+      report[`${preset}SamplesPerSecond`] = Math.round(median(runs));
+      report[`${preset}SamplesPerSecondRuns`] = runs.map(Math.round);
+    }
+    if (options.peer && options.only.has('seed')) {
+      const peer: number[] = [];
+      for (let r = 0; r < options.repeat; r++) {
+        const rate = await runPeer(defaultMnistDir());
+        if (rate === null) break;
+        peer.push(rate);
+        log(`peer (PyTorch): ${rate} samples/s`);
+      }
+      report.peerSamplesPerSecond = peer.length ? Math.round(median(peer)) : null;
+      report.peerRuns = peer;
+      report.seedToPeerRatio = peer.length ? Number(((report.seedSamplesPerSecond as number) / median(peer)).toFixed(3)) : null;
+      if (!peer.length) log('peer: not run (install python3-torch: see ../shared/peer/README.md)');
+    }
+    let model: tf.LayersModel | null = null;
+    if (options.only.has('target')) {
+      const t = await timeToTarget(tmp);
+      report.defaultPreset = DEFAULT_PRESET;
+      report.secondsTo98 = t.seconds === null ? null : Number(t.seconds.toFixed(1));
+      report.epochsTo98 = t.epochs;
+      report.accuracyAtStop = t.accuracy;
+      log(`${DEFAULT_PRESET}: ${t.seconds === null ? 'did not reach' : `reached`} 98% after ${t.epochs} epochs (${t.accuracy}), ${t.seconds?.toFixed(1)} s`);
+    }
+    if (options.only.has('eval') || options.only.has('latency')) {
+      // A trained model for the remaining measurements: one quick epoch of the default preset.
+      const trained = await trainModel(data, { preset: DEFAULT_PRESET, runDir: path.join(tmp, 'eval'), epochs: 1, validate: false, checkpointEvery: 1e9 });
+      model = trained.model;
+    }
+    if (model && options.only.has('eval')) {
+      const times: number[] = [];
+      for (let r = 0; r < Math.max(3, options.repeat); r++) {
+        const t = performance.now();
+        evaluateModel(model, data.test);
+        times.push((performance.now() - t) / 1000);
+      }
+      report.evaluationSeconds = Number(median(times).toFixed(3));
+      log(`evaluation of 10,000 test images: ${median(times).toFixed(3)} s`);
+    }
+    if (model && options.only.has('latency')) {
+      const file = path.join(tmp, 'digit.png');
+      await writeFile(file, await renderMnistDigitPhoto(data.test.images.subarray(0, PIXELS), { format: 'png', width: 640, height: 480 }));
+      const times: number[] = [];
+      for (let r = 0; r < LATENCY_RUNS + 5; r++) {
+        const t = performance.now();
+        await predictImages(model, [file]);
+        if (r >= 5) times.push(performance.now() - t);
+      }
+      report.predictionMsMedian = Number(median(times).toFixed(2));
+      report.predictionMsP95 = Number(percentile(times, 95).toFixed(2));
+      log(`single-image prediction (640x480 PNG): median ${median(times).toFixed(1)} ms, p95 ${percentile(times, 95).toFixed(1)} ms`);
+    }
+    model?.dispose();
+    report.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+
+  if (options.json) {
+    process.stdout.write(JSON.stringify(report) + '\n');
+    return;
+  }
+  const rows: [string, string][] = [
+    ['backend', String(report.backend)],
+    ['seed training samples/s (median)', String(report.seedSamplesPerSecond ?? '-')],
+    ['PyTorch peer samples/s (median)', String(report.peerSamplesPerSecond ?? '-')],
+    ['seed / peer', String(report.seedToPeerRatio ?? '-')],
+    ['cnn training samples/s (median)', String(report.cnnSamplesPerSecond ?? '-')],
+    [`time to 98% test accuracy (${DEFAULT_PRESET})`, report.secondsTo98 != null ? `${report.secondsTo98} s (${report.epochsTo98} epochs)` : '-'],
+    ['evaluation, 10,000 test images', report.evaluationSeconds != null ? `${report.evaluationSeconds} s` : '-'],
+    ['prediction latency median / p95', report.predictionMsMedian != null ? `${report.predictionMsMedian} / ${report.predictionMsP95} ms` : '-'],
+    ['peak resident memory', `${report.peakRssMB} MB`],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  console.log(rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n'));
+}
+
+await main().catch((error: unknown) => {
+  console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});
