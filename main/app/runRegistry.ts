@@ -1,0 +1,137 @@
+/**
+ * The runs of a workspace: `<workspace>/runs/<runId>/` holds `run.json` (what was asked for),
+ * `checkpoint/` (the trainer's resumable state), `history.json` (the thinned loss curve and the
+ * epoch results so far, for redrawing a resumed run) and, once finished, `model/`.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { readableFolder } from '../ml/atomicFolder.ts';
+import { checkpointDir, type RunSettings } from '../ml/checkpoint.ts';
+import { isPresetName } from '../ml/models.ts';
+import type { RunSummary, TrainingEvent, TrainingRequest } from './contract.ts';
+import { RUN_ID_PATTERN } from './validation.ts';
+
+export const RUNS_FOLDER = 'runs';
+const RUN_RECORD = 'run.json';
+const HISTORY = 'history.json';
+/** The trainer's checkpoint manifest (main/ml/checkpoint.ts); read alone so listing never decodes tensors. */
+const CHECKPOINT_MANIFEST = 'checkpoint.json';
+const CHECKPOINT_FORMAT = 'digit-studio-checkpoint/1';
+
+export interface RunRecord {
+  runId: string;
+  request: TrainingRequest;
+  createdAt: string;
+}
+
+export interface CheckpointInfo {
+  step: number;
+  totalSteps: number;
+  savedAt: string;
+  settings: RunSettings;
+}
+
+export interface RunHistory {
+  losses: [number, number][];
+  epochs: Extract<TrainingEvent, { type: 'epoch' }>[];
+}
+
+export function runsDir(workspaceDir: string): string {
+  return path.join(workspaceDir, RUNS_FOLDER);
+}
+
+/** A fresh, sortable, filesystem-safe run id: `<preset>-20261125-191200-123`. */
+export function newRunId(preset: string, date: Date = new Date()): string {
+  const stamp = date.toISOString().replace(/[-:]/g, '').replace('T', '-').replace('.', '-').replace('Z', '');
+  return `${preset}-${stamp}`;
+}
+
+async function readJson<T>(file: string): Promise<T | null> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+/** Writes JSON through a temp file and a rename, so a reader never sees half a file. */
+async function writeJsonAtomically(file: string, value: unknown): Promise<void> {
+  const temp = `${file}.tmp-${process.pid}`;
+  await fs.writeFile(temp, JSON.stringify(value));
+  await fs.rename(temp, file);
+}
+
+export async function writeRunRecord(runDir: string, record: RunRecord): Promise<void> {
+  await fs.mkdir(runDir, { recursive: true });
+  await writeJsonAtomically(path.join(runDir, RUN_RECORD), record);
+}
+
+export async function readRunRecord(runDir: string): Promise<RunRecord | null> {
+  const record = await readJson<RunRecord>(path.join(runDir, RUN_RECORD));
+  return record && typeof record.runId === 'string' && record.request && isPresetName(record.request.preset) ? record : null;
+}
+
+/** The step and settings of a run's latest checkpoint, without loading its tensors; null when none. */
+export async function readCheckpointInfo(runDir: string): Promise<CheckpointInfo | null> {
+  const dir = await readableFolder(checkpointDir(runDir));
+  if (!dir) return null;
+  const manifest = await readJson<{ format?: string; step?: number; savedAt?: string; settings?: RunSettings }>(
+    path.join(dir, CHECKPOINT_MANIFEST),
+  );
+  if (!manifest || manifest.format !== CHECKPOINT_FORMAT || typeof manifest.step !== 'number' || !manifest.settings) return null;
+  return {
+    step: manifest.step,
+    totalSteps: manifest.settings.totalSteps,
+    savedAt: manifest.savedAt ?? new Date(0).toISOString(),
+    settings: manifest.settings,
+  };
+}
+
+/** The request that continues a run that has no run.json (e.g. one trained by `digits train`). */
+export function requestFromSettings(settings: RunSettings): TrainingRequest {
+  return {
+    preset: settings.preset,
+    steps: settings.totalSteps,
+    batchSize: settings.batchSize,
+    learningRate: settings.learningRate,
+    limit: settings.trainCount,
+  };
+}
+
+export async function writeHistory(runDir: string, history: RunHistory): Promise<void> {
+  await writeJsonAtomically(path.join(runDir, HISTORY), history);
+}
+
+export async function readHistory(runDir: string): Promise<RunHistory | null> {
+  const history = await readJson<RunHistory>(path.join(runDir, HISTORY));
+  return history && Array.isArray(history.losses) && Array.isArray(history.epochs) ? history : null;
+}
+
+/**
+ * Every run with a checkpoint, most recently updated first. A run short of its total is
+ * resumable unless it is the one training now (`activeRunId`).
+ */
+export async function listRuns(workspaceDir: string, activeRunId: string | null = null): Promise<RunSummary[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(runsDir(workspaceDir));
+  } catch {
+    return [];
+  }
+  const runs: RunSummary[] = [];
+  for (const runId of names) {
+    if (!RUN_ID_PATTERN.test(runId)) continue;
+    const runDir = path.join(runsDir(workspaceDir), runId);
+    const checkpoint = await readCheckpointInfo(runDir);
+    if (!checkpoint) continue;
+    runs.push({
+      runId,
+      preset: checkpoint.settings.preset,
+      step: checkpoint.step,
+      totalSteps: checkpoint.totalSteps,
+      updatedAt: checkpoint.savedAt,
+      resumable: checkpoint.step < checkpoint.totalSteps && runId !== activeRunId,
+    });
+  }
+  return runs.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+}

@@ -1,0 +1,234 @@
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { selectBackend } from '../ml/backend.ts';
+import { PIXELS, sliceImageSet, type MnistSplits } from '../ml/dataset.ts';
+import { loadMnist } from '../ml/mnist.ts';
+import { exportModel } from '../ml/runs.ts';
+import { trainModel } from '../ml/trainer.ts';
+import type { ModelInfo, StudioErrorInfo, TrainingUpdate } from './contract.ts';
+import { fakeForker } from './fakeTrainer.ts';
+import { confusionCellIndices, createStudioService, type StudioService } from './studioService.ts';
+
+let tmp: string;
+let modelDir: string;
+let data: MnistSplits;
+
+/** An MNIST test digit as a photo would have it: dark ink on white, 4x larger, as PNG bytes. */
+async function digitPng(index: number): Promise<Uint8Array> {
+  const ink = data.test.images.subarray(index * PIXELS, (index + 1) * PIXELS);
+  const paper = Buffer.from(ink.map((v) => 255 - v));
+  return sharp(paper, { raw: { width: 28, height: 28, channels: 1 } }).resize(112, 112).png().toBuffer();
+}
+
+async function rejection(promise: Promise<unknown>): Promise<StudioErrorInfo> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as StudioErrorInfo;
+  }
+  throw new Error('expected the call to fail');
+}
+
+function newService(workspace: string, fork = fakeForker().fork): StudioService {
+  return createStudioService({ workspaceDir: workspace, shell: 'browser', backend: 'wasm', forkTrainer: fork, version: '9.9.9' });
+}
+
+beforeAll(async () => {
+  await selectBackend('wasm');
+  data = await loadMnist();
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'studio-service-'));
+  // A small real model: the fast preset, 60 steps on 3,000 images (about 85-90% on the test set).
+  const result = await trainModel(
+    { ...data, validation: sliceImageSet(data.validation, 0, 0) },
+    { preset: 'fast', runDir: path.join(tmp, 'run'), steps: 60, limit: 3000, validate: false },
+  );
+  modelDir = path.join(tmp, 'trained-model');
+  await exportModel(result.model, result.settings, result.step, modelDir);
+  result.model.dispose();
+});
+
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe('studio service', () => {
+  it('reports the app: backend, data set counts, presets and limits', async () => {
+    const service = newService(path.join(tmp, 'ws-info'));
+    const info = await service.handlers.getAppInfo(undefined);
+    expect(info.version).toBe('9.9.9');
+    expect(info.shell).toBe('browser');
+    expect(info.backend.name).toBe('wasm');
+    expect(info.dataset).toMatchObject({ train: 55_000, validation: 5_000, test: 10_000 });
+    expect(info.presets.map((p) => p.name).sort()).toEqual(['cnn', 'fast', 'seed']);
+    expect(info.presets.find((p) => p.name === 'seed')).toMatchObject({ batchSize: 200, learningRate: 0.1, defaultSteps: 50_000 });
+    expect(info.limits.maxBatchSize).toBeGreaterThan(info.limits.minBatchSize);
+    await service.dispose();
+  });
+
+  it('rejects invalid payloads with a message naming the problem, and works without a model where it can', async () => {
+    const service = newService(path.join(tmp, 'ws-invalid'));
+    const bad = await rejection(service.handlers.startTraining({ preset: 'huge' } as never));
+    expect(bad.code).toBe('invalid-payload');
+    expect(bad.message).toMatch(/startTraining.*preset must be one of/);
+    expect((await rejection(service.handlers.getTestImages({ indices: [10_000] }))).message).toMatch(/Test image 10000 does not exist/);
+    expect((await rejection(service.handlers.evaluateModel(undefined))).code).toBe('no-model');
+    expect((await rejection(service.handlers.predictImages({ files: [] }))).code).toBe('no-model');
+    expect(await service.handlers.getCurrentModel(undefined)).toBeNull();
+    const [image] = await service.handlers.getTestImages({ indices: [3] });
+    expect(image).toMatchObject({ index: 3, label: data.test.labels[3], probabilities: [] });
+    expect(image.pixels).toEqual(data.test.images.slice(3 * PIXELS, 4 * PIXELS));
+    await service.dispose();
+  });
+
+  it('imports a model folder, evaluates it on the test set and serves test images with its probabilities', async () => {
+    const workspace = path.join(tmp, 'ws-eval');
+    const service = newService(workspace);
+    const changes: ModelInfo[] = [];
+    service.events.on('modelChanged', (info) => changes.push(info));
+    const info = await service.handlers.importModel({ dir: modelDir });
+    expect(info).toMatchObject({ origin: 'imported', dir: modelDir, preset: 'fast' });
+    expect(changes).toEqual([info]);
+    expect(await service.handlers.getCurrentModel(undefined)).toEqual(info);
+
+    const summary = await service.handlers.evaluateModel(undefined);
+    expect(summary.count).toBe(10_000);
+    expect(summary.accuracy).toBeGreaterThan(0.75);
+    expect(summary.confusion.flat().reduce((a, b) => a + b, 0)).toBe(10_000);
+    // Off-diagonal cells list every image; diagonal cells at most 50.
+    for (let t = 0; t < 10; t++) {
+      for (let p = 0; p < 10; p++) {
+        const listed = summary.cellIndices[`${t}-${p}`] ?? [];
+        expect(listed.length).toBe(t === p ? Math.min(50, summary.confusion[t][p]) : summary.confusion[t][p]);
+        for (const i of listed) expect(data.test.labels[i]).toBe(t);
+      }
+    }
+    expect(summary.topMistakes.length).toBeLessThanOrEqual(100);
+    const confidences = summary.topMistakes.map((m) => m.confidence);
+    expect(confidences).toEqual([...confidences].sort((a, b) => b - a));
+    expect(await service.handlers.evaluateModel(undefined)).toBe(summary); // cached per model
+
+    const mistake = summary.topMistakes[0];
+    const [image] = await service.handlers.getTestImages({ indices: [mistake.index] });
+    expect(image.label).toBe(mistake.label);
+    expect(image.probabilities.indexOf(Math.max(...image.probabilities))).toBe(mistake.predicted);
+    expect(Math.max(...image.probabilities)).toBeCloseTo(mistake.confidence, 5);
+
+    // A restarted service finds the same current model.
+    await service.dispose();
+    const again = newService(workspace);
+    expect(await again.handlers.getCurrentModel(undefined)).toMatchObject({ dir: modelDir, origin: 'imported' });
+    await again.dispose();
+  });
+
+  it('predicts a good PNG and fails a corrupt file on its own in the same call', async () => {
+    const service = newService(path.join(tmp, 'ws-predict'));
+    await service.handlers.importModel({ dir: modelDir });
+    const good = await digitPng(0);
+    const results = await service.handlers.predictImages({
+      files: [
+        { name: 'seven.png', bytes: good },
+        { name: 'broken.png', bytes: good.subarray(0, 60) },
+      ],
+    });
+    expect(results).toHaveLength(2);
+    const [ok, failed] = results;
+    expect(ok.ok).toBe(true);
+    if (ok.ok) {
+      expect(ok.name).toBe('seven.png');
+      expect(ok.digit).toBe(data.test.labels[0]);
+      expect(ok.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+      expect(ok.input).toHaveLength(784);
+    }
+    expect(failed).toMatchObject({ name: 'broken.png', ok: false });
+    if (!failed.ok) expect(failed.error).toMatch(/broken\.png/);
+    await service.dispose();
+  });
+
+  it('exports into an empty folder, asks before replacing a non-empty one, then overwrites', async () => {
+    const service = newService(path.join(tmp, 'ws-export'));
+    expect((await rejection(service.handlers.exportModel({ dir: path.join(tmp, 'nowhere') }))).code).toBe('no-model');
+    await service.handlers.importModel({ dir: modelDir });
+
+    const fresh = path.join(tmp, 'export-fresh');
+    expect(await service.handlers.exportModel({ dir: fresh })).toEqual({ status: 'exported', dir: fresh });
+    expect((await readdir(fresh)).sort()).toEqual(['metadata.json', 'model.json', 'weights.bin']);
+
+    const busy = path.join(tmp, 'export-busy');
+    await mkdir(busy);
+    await writeFile(path.join(busy, 'notes.txt'), 'keep me?');
+    expect(await service.handlers.exportModel({ dir: busy })).toEqual({ status: 'needs-confirmation', dir: busy });
+    expect(await readFile(path.join(busy, 'notes.txt'), 'utf8')).toBe('keep me?');
+    expect(await service.handlers.exportModel({ dir: busy, overwrite: true })).toEqual({ status: 'exported', dir: busy });
+    expect((await readdir(busy)).sort()).toEqual(['metadata.json', 'model.json', 'weights.bin']);
+
+    // The exported folder is a model: importing it gives the same predictions.
+    const reimported = await service.handlers.importModel({ dir: busy });
+    expect(reimported).toMatchObject({ origin: 'imported', dir: busy, preset: 'fast' });
+    expect((await rejection(service.handlers.exportModel({ dir: 'relative/folder' }))).message).toMatch(/absolute/);
+    expect((await rejection(service.handlers.exportModel({}))).message).toMatch(/needs dir/);
+    expect((await rejection(service.handlers.importModel({ dir: path.join(tmp, 'no-such-model') }))).message).toMatch(/no-such-model/);
+    await service.dispose();
+  });
+
+  it('uses the folder chooser and the overwrite question in the desktop shell', async () => {
+    const chosen = path.join(tmp, 'chosen');
+    await mkdir(chosen);
+    await writeFile(path.join(chosen, 'old.txt'), 'x');
+    const answers = [false, true];
+    const asked: string[] = [];
+    const service = createStudioService({
+      workspaceDir: path.join(tmp, 'ws-electron'),
+      shell: 'electron',
+      backend: 'wasm',
+      forkTrainer: fakeForker().fork,
+      chooseFolder: async (purpose) => (purpose === 'import' ? modelDir : chosen),
+      confirmOverwrite: async (dir) => {
+        asked.push(dir);
+        return answers.shift()!;
+      },
+    });
+    expect(await service.handlers.importModel({})).toMatchObject({ dir: modelDir });
+    expect(await service.handlers.exportModel({})).toEqual({ status: 'cancelled' });
+    expect(await readdir(chosen)).toEqual(['old.txt']);
+    expect(await service.handlers.exportModel({})).toEqual({ status: 'exported', dir: chosen });
+    expect(asked).toEqual([chosen, chosen]);
+    expect((await readdir(chosen)).sort()).toEqual(['metadata.json', 'model.json', 'weights.bin']);
+    await service.dispose();
+  });
+
+  it('makes a finished training run the current model and announces it', async () => {
+    const forker = fakeForker();
+    const service = newService(path.join(tmp, 'ws-train'), forker.fork);
+    const updates: TrainingUpdate[] = [];
+    const changes: ModelInfo[] = [];
+    service.events.on('training', (u) => updates.push(u));
+    service.events.on('modelChanged', (m) => changes.push(m));
+    const { runId } = await service.handlers.startTraining({ preset: 'fast', steps: 10 });
+    const child = forker.children[0];
+    child.play({ type: 'ready' });
+    expect(child.sent[0]).toMatchObject({ type: 'start', request: { preset: 'fast', steps: 10 }, backend: 'wasm' });
+    child.play({ type: 'done', modelDir, testAccuracy: 0.9, step: 10 });
+    await expect.poll(() => updates.some((u) => u.type === 'done')).toBe(true);
+    const done = updates.find((u) => u.type === 'done')!;
+    expect(done).toMatchObject({ type: 'done', runId, testAccuracy: 0.9, model: { origin: 'trained', dir: modelDir } });
+    expect(changes.map((c) => c.origin)).toEqual(['trained']);
+    expect(await service.handlers.getCurrentModel(undefined)).toMatchObject({ origin: 'trained', dir: modelDir });
+    expect((await service.handlers.getTrainingSnapshot(undefined)).state).toBe('finished');
+    child.exit();
+    await service.dispose();
+  });
+});
+
+describe('confusionCellIndices', () => {
+  it('lists every mistake and at most 50 correct images per digit', () => {
+    const labels = new Uint8Array(120).fill(1);
+    const probabilities = new Float32Array(120 * 10);
+    for (let i = 0; i < 120; i++) probabilities[i * 10 + (i < 100 ? 1 : 7)] = 1;
+    const cells = confusionCellIndices(probabilities, labels);
+    expect(cells['1-1']).toHaveLength(50);
+    expect(cells['1-7']).toEqual(Array.from({ length: 20 }, (_, i) => 100 + i));
+  });
+});

@@ -1,0 +1,452 @@
+/**
+ * The main side of Digit Studio, transport-agnostic: one handler per request of the contract
+ * (StudioHandlers) plus the events pushed to the renderer. Electron's IPC (main/electron/ipc.ts)
+ * and the WebSocket server of `digits serve` both sit on top of it.
+ *
+ * It owns the current model (trained or imported), its evaluation on the test set (cached per
+ * model), test images, predictions on uploaded pictures, export/import of model folders, and the
+ * training host. Every handler validates its payload first (validation.ts).
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { isEmptyOrMissing, writeFolderAtomically } from '../ml/atomicFolder.ts';
+import { selectBackend, type BackendChoice, type BackendName } from '../ml/backend.ts';
+import { CLASSES, PIXELS, type MnistSplits } from '../ml/dataset.ts';
+import { metricsFromProbabilities, predictSet } from '../ml/evaluate.ts';
+import { loadMnist } from '../ml/mnist.ts';
+import { loadModelFolder, saveModelFolder, type ModelMetadata } from '../ml/modelFolder.ts';
+import { DEFAULT_PRESET, PRESETS, PRESET_NAMES, isPresetName } from '../ml/models.ts';
+import { classify, isFailure, predictImages } from '../ml/predict.ts';
+import type {
+  AppInfo,
+  EvaluationSummary,
+  ExportResult,
+  ModelInfo,
+  PredictionItem,
+  StudioEvents,
+  StudioHandlers,
+  TestImage,
+} from './contract.ts';
+import { StudioError } from './errors.ts';
+import { EventHub } from './eventHub.ts';
+import { createTrainingHost, forkNodeTrainer } from './trainingHost.ts';
+import type { ForkTrainer } from './trainingProtocol.ts';
+import { TRAINING_LIMITS, validatePayload } from './validation.ts';
+
+/** Test images listed per diagonal (correct) confusion cell; off-diagonal cells are complete. */
+const DIAGONAL_CELL_LIMIT = 50;
+const TOP_MISTAKES = 100;
+/** Remembers which model is current across restarts. */
+const CURRENT_MODEL_FILE = 'current-model.json';
+
+export interface StudioServiceOptions {
+  /** Where runs and app state live (Electron: app.getPath('userData')). */
+  workspaceDir: string;
+  shell: 'electron' | 'browser';
+  /** Electron's folder chooser, used when export/import come without a dir; null = cancelled. */
+  chooseFolder?: (purpose: 'export' | 'import') => Promise<string | null>;
+  /** Electron's "replace this folder's contents?" question for a chosen non-empty folder. */
+  confirmOverwrite?: (dir: string) => Promise<boolean>;
+  /** Starts training children; default: child_process.fork of the TypeScript worker through tsx. */
+  forkTrainer?: ForkTrainer;
+  /** A folder of MNIST IDX files; default: the embedded copy. */
+  dataDir?: string;
+  /** Backend for this process and the training children; default: the best available. */
+  backend?: BackendName;
+  /** Shown in getAppInfo; default: the version in package.json. */
+  version?: string;
+}
+
+export interface StudioServiceEvents {
+  on<E extends keyof StudioEvents>(event: E, listener: (payload: StudioEvents[E]) => void): () => void;
+}
+
+export interface StudioService {
+  handlers: StudioHandlers;
+  events: StudioServiceEvents;
+  /** Stops a running training run (it stays resumable) and releases the model. */
+  dispose(): Promise<void>;
+}
+
+interface CurrentModel {
+  info: ModelInfo;
+  model: tf.LayersModel;
+  metadata: ModelMetadata | null;
+  /** Operations using the model right now; a replaced model is disposed when this drops to 0. */
+  users: number;
+  retired: boolean;
+}
+
+interface EvaluationCache {
+  model: CurrentModel;
+  summary: EvaluationSummary;
+  /** count * 10 class probabilities of the test set. */
+  probabilities: Float32Array;
+}
+
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let promise: Promise<T> | null = null;
+  return () => {
+    promise ??= make().catch((error: unknown) => {
+      promise = null; // A failure (e.g. a missing data folder) may be fixed and retried.
+      throw error;
+    });
+    return promise;
+  };
+}
+
+async function packageVersion(): Promise<string> {
+  // Source: main/app/ -> ../../package.json; Electron build: out/main/ -> ../../package.json.
+  try {
+    const text = await fs.readFile(new URL('../../package.json', import.meta.url), 'utf8');
+    return (JSON.parse(text) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function modelInfoOf(dir: string, origin: ModelInfo['origin'], metadata: ModelMetadata | null): ModelInfo {
+  return {
+    origin,
+    dir,
+    preset: metadata && isPresetName(String(metadata.preset)) ? metadata.preset : null,
+    testAccuracy: typeof metadata?.test?.accuracy === 'number' ? metadata.test.accuracy : null,
+    createdAt: typeof metadata?.createdAt === 'string' ? metadata.createdAt : null,
+  };
+}
+
+/** Test-image indices per confusion cell (`${true}-${predicted}`) from probabilities [count * 10]. */
+export function confusionCellIndices(probabilities: Float32Array, labels: ArrayLike<number>): Record<string, number[]> {
+  const cells: Record<string, number[]> = {};
+  for (let i = 0; i < labels.length; i++) {
+    let predicted = 0;
+    for (let c = 1; c < CLASSES; c++) if (probabilities[i * CLASSES + c] > probabilities[i * CLASSES + predicted]) predicted = c;
+    const key = `${labels[i]}-${predicted}`;
+    const list = (cells[key] ??= []);
+    if (labels[i] !== predicted || list.length < DIAGONAL_CELL_LIMIT) list.push(i);
+  }
+  return cells;
+}
+
+/** Copies a model folder's files (a plain tfjs folder without metadata) into `dir`, atomically. */
+async function copyModelFolder(from: string, dir: string): Promise<void> {
+  const files: Record<string, Uint8Array> = {};
+  for (const entry of await fs.readdir(from, { withFileTypes: true })) {
+    if (entry.isFile()) files[entry.name] = await fs.readFile(path.join(from, entry.name));
+  }
+  await writeFolderAtomically(dir, files);
+}
+
+export function createStudioService(options: StudioServiceOptions): StudioService {
+  const hub = new EventHub<StudioEvents>();
+  const backend = once<BackendChoice>(async () => {
+    // The WASM kernels module registers faster kernels before the backend starts (main/cli/options.ts).
+    await import('../ml/wasmKernels.ts').catch(() => undefined);
+    return selectBackend(options.backend);
+  });
+  const data = once<MnistSplits>(() => loadMnist({ dir: options.dataDir }));
+  const version = options.version !== undefined ? Promise.resolve(options.version) : packageVersion();
+  const currentModelFile = path.join(options.workspaceDir, CURRENT_MODEL_FILE);
+
+  let current: CurrentModel | null = null;
+  let evaluation: EvaluationCache | null = null;
+  let evaluating: Promise<EvaluationCache> | null = null;
+
+  const release = (entry: CurrentModel) => {
+    entry.users--;
+    if (entry.retired && entry.users === 0) entry.model.dispose();
+  };
+
+  /** Runs `fn` with the current model, which stays alive until fn ends even if replaced meanwhile. */
+  const withModel = async <T>(fn: (entry: CurrentModel) => Promise<T> | T): Promise<T> => {
+    await restored();
+    const entry = current;
+    if (!entry) throw new StudioError('no-model', 'No model yet: train one or import a model folder first.');
+    entry.users++;
+    try {
+      return await fn(entry);
+    } finally {
+      release(entry);
+    }
+  };
+
+  /** Loads a model folder and makes it the current model. */
+  const setCurrent = async (dir: string, origin: ModelInfo['origin']): Promise<ModelInfo> => {
+    await backend();
+    const loaded = await loadModelFolder(dir);
+    const info = modelInfoOf(path.resolve(dir), origin, loaded.metadata);
+    const previous = current;
+    current = { info, model: loaded.model, metadata: loaded.metadata, users: 0, retired: false };
+    evaluation = null;
+    if (previous) {
+      previous.retired = true;
+      previous.users++;
+      release(previous);
+    }
+    await fs.mkdir(options.workspaceDir, { recursive: true });
+    await fs.writeFile(currentModelFile, JSON.stringify({ dir: info.dir, origin })).catch(() => undefined);
+    hub.emit('modelChanged', info);
+    return info;
+  };
+
+  /** The model that was current when the app last closed, if its folder still loads. */
+  const restored = once<void>(async () => {
+    try {
+      const saved = JSON.parse(await fs.readFile(currentModelFile, 'utf8')) as { dir?: unknown; origin?: unknown };
+      if (current || typeof saved.dir !== 'string') return;
+      const origin = saved.origin === 'imported' ? 'imported' : 'trained';
+      await backend();
+      const loaded = await loadModelFolder(saved.dir);
+      if (current) {
+        loaded.model.dispose();
+        return;
+      }
+      current = { info: modelInfoOf(saved.dir, origin, loaded.metadata), model: loaded.model, metadata: loaded.metadata, users: 0, retired: false };
+    } catch {
+      // No saved model, or its folder is gone: start without one.
+    }
+  });
+
+  const training = createTrainingHost({
+    workspaceDir: options.workspaceDir,
+    fork: options.forkTrainer ?? forkNodeTrainer(),
+    dataDir: options.dataDir,
+    backend: options.backend,
+    onFinished: ({ modelDir }) => setCurrent(modelDir, 'trained'),
+  });
+  training.on((update) => hub.emit('training', update));
+
+  const evaluate = (): Promise<EvaluationCache> =>
+    withModel(async (entry) => {
+      if (evaluation?.model === entry) return evaluation;
+      if (evaluating) {
+        const result = await evaluating;
+        if (result.model === entry) return result;
+      }
+      const run = (async () => {
+        const { test } = await data();
+        const started = performance.now();
+        const probabilities = predictSet(entry.model, test);
+        const metrics = metricsFromProbabilities(probabilities, test.labels);
+        const summary: EvaluationSummary = {
+          model: entry.info,
+          accuracy: metrics.accuracy,
+          loss: metrics.loss,
+          count: metrics.count,
+          confusion: metrics.confusion,
+          perClass: metrics.perClass,
+          topMistakes: metrics.mistakes.slice(0, TOP_MISTAKES),
+          cellIndices: confusionCellIndices(probabilities, test.labels),
+          seconds: (performance.now() - started) / 1000,
+        };
+        return { model: entry, summary, probabilities };
+      })();
+      evaluating = run;
+      try {
+        const result = await run;
+        if (current === entry) evaluation = result;
+        return result;
+      } finally {
+        if (evaluating === run) evaluating = null;
+      }
+    });
+
+  /** Writes the current model into `dir` (which the caller checked is empty or may be replaced). */
+  const writeModel = (dir: string) =>
+    withModel(async (entry) => {
+      if (entry.metadata) await saveModelFolder(dir, entry.model, entry.metadata, { overwrite: true });
+      else await copyModelFolder(entry.info.dir, dir);
+    });
+
+  const folderIsEmpty = async (dir: string): Promise<boolean> => {
+    try {
+      return await isEmptyOrMissing(dir);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR') throw new StudioError('invalid-payload', `${dir} is a file; choose a folder to export the model to.`);
+      throw new StudioError('unavailable', `${dir}: cannot read the folder (${(error as Error).message})`);
+    }
+  };
+
+  const handlers: StudioHandlers = {
+    async getAppInfo(payload) {
+      validatePayload('getAppInfo', payload);
+      const [choice, splits, appVersion] = await Promise.all([backend(), data(), version]);
+      const info: AppInfo = {
+        version: appVersion,
+        shell: options.shell,
+        backend: { name: choice.name, reason: choice.reason },
+        dataset: { source: splits.source, train: splits.train.count, validation: splits.validation.count, test: splits.test.count },
+        presets: PRESET_NAMES.map((name) => {
+          const { title, description, recipe } = PRESETS[name];
+          return {
+            name,
+            title,
+            description,
+            batchSize: recipe.batchSize,
+            learningRate: recipe.learningRate,
+            ...(recipe.defaultEpochs !== undefined ? { defaultEpochs: recipe.defaultEpochs } : {}),
+            ...(recipe.defaultSteps !== undefined ? { defaultSteps: recipe.defaultSteps } : {}),
+          };
+        }),
+        defaultPreset: DEFAULT_PRESET,
+        limits: { ...TRAINING_LIMITS },
+      };
+      return info;
+    },
+
+    async startTraining(payload) {
+      return training.start(validatePayload('startTraining', payload));
+    },
+
+    async resumeRun(payload) {
+      return training.resumeRun(validatePayload('resumeRun', payload).runId);
+    },
+
+    async pauseTraining(payload) {
+      validatePayload('pauseTraining', payload);
+      await training.pause();
+    },
+
+    async resumeTraining(payload) {
+      validatePayload('resumeTraining', payload);
+      await training.resume();
+    },
+
+    async stopTraining(payload) {
+      validatePayload('stopTraining', payload);
+      await training.stop();
+    },
+
+    async getTrainingSnapshot(payload) {
+      validatePayload('getTrainingSnapshot', payload);
+      return training.snapshot();
+    },
+
+    async listRuns(payload) {
+      validatePayload('listRuns', payload);
+      return training.listRuns();
+    },
+
+    async getCurrentModel(payload) {
+      validatePayload('getCurrentModel', payload);
+      await restored();
+      return current?.info ?? null;
+    },
+
+    async evaluateModel(payload) {
+      validatePayload('evaluateModel', payload);
+      return (await evaluate()).summary;
+    },
+
+    async getTestImages(payload) {
+      const { indices } = validatePayload('getTestImages', payload);
+      const { test } = await data();
+      const bad = indices.find((i) => i >= test.count);
+      if (bad !== undefined) {
+        throw new StudioError('invalid-payload', `Test image ${bad} does not exist; the test set has ${test.count} images (0 to ${test.count - 1}).`);
+      }
+      await restored();
+      let rows: number[][] = indices.map(() => []);
+      if (current) {
+        rows = await withModel(async (entry) => {
+          const cached = evaluation?.model === entry ? evaluation.probabilities : null;
+          if (cached) return indices.map((i) => Array.from(cached.subarray(i * CLASSES, (i + 1) * CLASSES)));
+          const pixels = new Float32Array(indices.length * PIXELS);
+          indices.forEach((index, n) => {
+            const bytes = test.images.subarray(index * PIXELS, (index + 1) * PIXELS);
+            for (let p = 0; p < PIXELS; p++) pixels[n * PIXELS + p] = bytes[p] / 255;
+          });
+          return classify(entry.model, pixels, indices.length);
+        });
+      }
+      return indices.map(
+        (index, n): TestImage => ({
+          index,
+          label: test.labels[index],
+          pixels: test.images.slice(index * PIXELS, (index + 1) * PIXELS),
+          probabilities: rows[n],
+        }),
+      );
+    },
+
+    async predictImages(payload) {
+      const { files } = validatePayload('predictImages', payload);
+      return withModel(async (entry) => {
+        const results = await predictImages(
+          entry.model,
+          files.map((file) => ({ name: file.name, bytes: file.bytes })),
+        );
+        return results.map((result, i): PredictionItem => {
+          const name = files[i].name;
+          if (isFailure(result)) {
+            return result.code ? { name, ok: false, error: result.error, code: result.code } : { name, ok: false, error: result.error };
+          }
+          return {
+            name,
+            ok: true,
+            digit: result.digit,
+            confidence: result.confidence,
+            probabilities: result.probabilities,
+            input: result.input,
+          };
+        });
+      });
+    },
+
+    async exportModel(payload): Promise<ExportResult> {
+      const request = validatePayload('exportModel', payload);
+      await restored();
+      if (!current) throw new StudioError('no-model', 'No model to export yet: train one or import a model folder first.');
+      let dir = request.dir;
+      let overwrite = request.overwrite === true;
+      if (dir === undefined) {
+        if (!options.chooseFolder) {
+          throw new StudioError('invalid-payload', 'exportModel needs dir: the folder (on the machine running digits serve) to write the model to.');
+        }
+        const chosen = await options.chooseFolder('export');
+        if (!chosen) return { status: 'cancelled' };
+        dir = chosen;
+        if (!overwrite && !(await folderIsEmpty(dir))) {
+          if (!options.confirmOverwrite) return { status: 'needs-confirmation', dir };
+          if (!(await options.confirmOverwrite(dir))) return { status: 'cancelled' };
+          overwrite = true;
+        }
+      }
+      if (!overwrite && !(await folderIsEmpty(dir))) return { status: 'needs-confirmation', dir };
+      await writeModel(dir);
+      return { status: 'exported', dir };
+    },
+
+    async importModel(payload) {
+      const request = validatePayload('importModel', payload);
+      let dir = request.dir;
+      if (dir === undefined) {
+        if (!options.chooseFolder) {
+          throw new StudioError('invalid-payload', 'importModel needs dir: the model folder (on the machine running digits serve) to load.');
+        }
+        const chosen = await options.chooseFolder('import');
+        if (!chosen) return null;
+        dir = chosen;
+      }
+      await restored();
+      return setCurrent(dir, 'imported');
+    },
+  };
+
+  return {
+    handlers,
+    events: { on: (event, listener) => hub.on(event, listener) },
+    async dispose() {
+      await training.dispose();
+      hub.clear();
+      if (current) {
+        current.retired = true;
+        current.users++;
+        release(current);
+        current = null;
+      }
+    },
+  };
+}

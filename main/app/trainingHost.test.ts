@@ -1,0 +1,227 @@
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadModelFolder } from '../ml/modelFolder.ts';
+import type { ModelInfo, StudioErrorInfo, TrainingEvent, TrainingUpdate } from './contract.ts';
+import { fakeForker } from './fakeTrainer.ts';
+import { LossCurve } from './lossCurve.ts';
+import { readCheckpointInfo } from './runRegistry.ts';
+import { createTrainingHost, type TrainingHostOptions } from './trainingHost.ts';
+
+let tmp: string;
+
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'training-host-'));
+});
+
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function rejection(promise: Promise<unknown>): Promise<StudioErrorInfo> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as StudioErrorInfo;
+  }
+  throw new Error('expected the call to fail');
+}
+
+const fakeModel = async ({ modelDir }: { modelDir: string }): Promise<ModelInfo> => ({
+  origin: 'trained',
+  dir: modelDir,
+  preset: 'seed',
+  testAccuracy: 0.5,
+  createdAt: null,
+});
+
+function progress(step: number): TrainingEvent {
+  return { type: 'progress', step, epoch: 1, loss: 1 / step, learningRate: 0.1, samplesPerSecond: 1000 };
+}
+
+function fakeHost(workspace: string, extra: Partial<TrainingHostOptions> = {}) {
+  const forker = fakeForker();
+  const updates: TrainingUpdate[] = [];
+  const host = createTrainingHost({ workspaceDir: workspace, fork: forker.fork, onFinished: fakeModel, ...extra });
+  host.on((u) => updates.push(u));
+  return { host, forker, updates };
+}
+
+describe('training host with a scripted child', () => {
+  it('throttles progress, sends the latest progress before each epoch event, and keeps every point in the snapshot', async () => {
+    const { host, forker, updates } = fakeHost(path.join(tmp, 'ws-throttle'), { progressIntervalMs: 60 });
+    await host.start({ preset: 'seed', steps: 200 });
+    const child = forker.children[0];
+    child.play({ type: 'ready' });
+    for (let step = 1; step <= 100; step++) child.play({ type: 'event', event: progress(step) });
+    const sent = () => updates.filter((u) => u.type === 'progress').map((u) => (u as { step: number }).step);
+    expect(sent()).toEqual([1]);
+    await sleep(150); // the trailing update carries the newest step
+    expect(sent()).toEqual([1, 100]);
+    for (let step = 101; step <= 110; step++) child.play({ type: 'event', event: progress(step) });
+    child.play({ type: 'event', event: { type: 'epoch', epoch: 1, step: 110, validationAccuracy: 0.9, validationLoss: 0.3, seconds: 1 } });
+    const types = updates.map((u) => u.type);
+    expect(types.slice(-2)).toEqual(['progress', 'epoch']);
+    expect(sent().at(-1)).toBe(110);
+    const snapshot = host.snapshot();
+    expect(snapshot.losses).toHaveLength(110);
+    expect(snapshot.last?.step).toBe(110);
+    expect(snapshot.epochs).toHaveLength(1);
+    expect(snapshot.state).toBe('running');
+    child.play({ type: 'stopped', step: 110, totalSteps: 200 });
+    child.exit();
+    await host.stop();
+    expect(host.snapshot().state).toBe('stopped');
+  });
+
+  it('detects a crashed child: state failed with a message, and a new run may start', async () => {
+    const { host, forker, updates } = fakeHost(path.join(tmp, 'ws-crash'));
+    const { runId } = await host.start({ preset: 'fast', steps: 50 });
+    expect((await rejection(host.start({ preset: 'fast', steps: 50 }))).code).toBe('busy');
+    forker.children[0].play({ type: 'ready' });
+    forker.children[0].play({ type: 'event', event: progress(1) });
+    forker.children[0].exit({ code: null, signal: 'SIGSEGV' });
+    const last = updates.at(-1)!;
+    expect(last).toMatchObject({ type: 'state', state: 'failed', runId });
+    expect(host.snapshot().error).toMatch(/ended unexpectedly \(killed by SIGSEGV\)/);
+    await host.stop(); // nothing left to stop
+    await expect(host.start({ preset: 'fast', steps: 50 })).resolves.toMatchObject({ runId: expect.any(String) });
+  });
+
+  it('queues a pause asked before the child is ready, and resolves pause once the child has parked', async () => {
+    const { host, forker } = fakeHost(path.join(tmp, 'ws-early-pause'));
+    await host.start({ preset: 'seed', steps: 10 });
+    let parked = false;
+    const pausing = host.pause().then(() => (parked = true));
+    expect(host.snapshot().state).toBe('paused');
+    const child = forker.children[0];
+    child.play({ type: 'ready' });
+    expect(child.sentTypes()).toEqual(['start', 'pause']);
+    await sleep(10);
+    expect(parked).toBe(false);
+    child.play({ type: 'paused', step: 0 });
+    await pausing;
+    expect(parked).toBe(true);
+    await host.resume();
+    expect(child.sentTypes()).toEqual(['start', 'pause', 'resume']);
+    await expect(host.resume()).resolves.toBeUndefined(); // resuming a running run is a no-op
+  }, 10_000);
+
+  it('kills a child that does not stop in time', async () => {
+    const { host, forker } = fakeHost(path.join(tmp, 'ws-stuck'), { stopTimeoutMs: 50 });
+    await host.start({ preset: 'seed', steps: 10 });
+    forker.children[0].play({ type: 'ready' });
+    await host.stop();
+    expect(forker.children[0].killed).toBe(true);
+    expect(host.snapshot().state).toBe('failed');
+  });
+
+  it('refuses to resume unknown and complete runs, and lists interrupted ones as resumable', async () => {
+    const workspace = path.join(tmp, 'ws-runs');
+    const { host } = fakeHost(workspace);
+    const writeCheckpoint = async (runId: string, step: number, totalSteps: number) => {
+      const dir = path.join(workspace, 'runs', runId, 'checkpoint');
+      await mkdir(dir, { recursive: true });
+      const settings = { preset: 'seed', totalSteps, batchSize: 200, learningRate: 0.1, trainCount: 1000, seed: 1 };
+      await writeFile(path.join(dir, 'checkpoint.json'), JSON.stringify({ format: 'digit-studio-checkpoint/1', step, settings, savedAt: `2026-01-0${step % 9}T00:00:00.000Z`, specs: [] }));
+    };
+    await writeCheckpoint('seed-complete', 8, 8);
+    await writeCheckpoint('seed-half', 4, 8);
+    expect((await rejection(host.resumeRun('seed-missing'))).code).toBe('not-found');
+    expect((await rejection(host.resumeRun('seed-complete'))).code).toBe('conflict');
+    const runs = await host.listRuns();
+    expect(runs.map((r) => [r.runId, r.step, r.totalSteps, r.resumable])).toEqual([
+      ['seed-complete', 8, 8, false],
+      ['seed-half', 4, 8, true],
+    ]);
+  });
+});
+
+describe('LossCurve', () => {
+  it('keeps at most maxPoints (+ the newest) evenly spread over the whole run', () => {
+    const curve = new LossCurve(100);
+    for (let step = 1; step <= 10_000; step++) curve.add(step, step);
+    const points = curve.points();
+    expect(points.length).toBeLessThanOrEqual(101);
+    expect(points.length).toBeGreaterThan(50);
+    expect(points.at(-1)).toEqual([10_000, 10_000]);
+    expect(points[0][0]).toBeLessThanOrEqual(10_000 / 50);
+    const steps = points.map(([s]) => s);
+    expect(steps).toEqual([...steps].sort((a, b) => a - b));
+  });
+});
+
+describe('training host with a real training process', () => {
+  it('runs start -> throttled progress -> pause -> resume -> stop -> resumeRun -> finished with a model', async () => {
+    const workspace = path.join(tmp, 'ws-real');
+    const updates: TrainingUpdate[] = [];
+    const finished: string[] = [];
+    const host = createTrainingHost({
+      workspaceDir: workspace,
+      backend: 'wasm',
+      onFinished: async ({ modelDir, testAccuracy }) => {
+        const loaded = await loadModelFolder(modelDir);
+        loaded.model.dispose();
+        finished.push(modelDir);
+        return { origin: 'trained', dir: modelDir, preset: loaded.metadata?.preset ?? null, testAccuracy, createdAt: loaded.metadata?.createdAt ?? null };
+      },
+    });
+    host.on((u) => updates.push(u));
+    const lastStep = () => host.snapshot().last?.step ?? 0;
+    const started = performance.now();
+
+    // 1,000 images, batch 100: 10 steps an epoch, validation (5,000 images) at each epoch end.
+    const { runId } = await host.start({ preset: 'seed', limit: 1000, batchSize: 100, steps: 60 });
+    await expect.poll(lastStep, { timeout: 30_000, interval: 50 }).toBeGreaterThanOrEqual(5);
+
+    await host.pause();
+    expect(host.snapshot().state).toBe('paused');
+    const pausedAt = lastStep();
+    const countBefore = updates.length;
+    await sleep(800);
+    expect(lastStep()).toBe(pausedAt);
+    expect(updates.slice(countBefore).filter((u) => u.type === 'progress')).toEqual([]);
+
+    await host.resume();
+    expect(host.snapshot().state).toBe('running');
+    await expect.poll(lastStep, { timeout: 30_000, interval: 50 }).toBeGreaterThanOrEqual(pausedAt + 3);
+    await host.stop();
+    const stoppedAt = lastStep();
+    expect(host.snapshot().state).toBe('stopped');
+    expect(stoppedAt).toBeLessThan(60);
+    const checkpoint = await readCheckpointInfo(path.join(workspace, 'runs', runId));
+    expect(checkpoint?.step).toBe(stoppedAt);
+    expect(await host.listRuns()).toEqual([expect.objectContaining({ runId, step: stoppedAt, totalSteps: 60, resumable: true })]);
+
+    const firstRun = updates.length;
+    await host.resumeRun(runId);
+    await expect.poll(() => host.snapshot().state, { timeout: 60_000, interval: 100 }).toBe('finished');
+    const resumed = updates.slice(firstRun);
+    expect(resumed.find((u) => u.type === 'start')).toMatchObject({ resumed: true, startStep: stoppedAt, totalSteps: 60 });
+    expect(resumed.find((u) => u.type === 'done')).toMatchObject({ runId, model: { dir: path.join(workspace, 'runs', runId, 'model') } });
+    expect(finished).toEqual([path.join(workspace, 'runs', runId, 'model')]);
+    expect((await stat(path.join(finished[0], 'weights.bin'))).size).toBeGreaterThan(0);
+    expect((await host.listRuns())[0]).toMatchObject({ runId, step: 60, resumable: false });
+
+    // Throttling: far fewer progress updates than steps, yet each epoch event follows the progress of its own step.
+    const seconds = (performance.now() - started) / 1000;
+    const progressSent = updates.filter((u) => u.type === 'progress');
+    const epochs = updates.filter((u) => u.type === 'epoch');
+    expect(epochs.map((e) => (e as { step: number }).step)).toEqual([10, 20, 30, 40, 50, 60]);
+    expect(progressSent.length).toBeLessThan(60);
+    expect(progressSent.length).toBeLessThanOrEqual(Math.ceil(seconds * 4) + epochs.length + 4);
+    updates.forEach((u, i) => {
+      if (u.type !== 'epoch') return;
+      const before = updates.slice(0, i).filter((p) => p.type === 'progress').at(-1) as { step: number };
+      expect(before.step).toBe(u.step);
+    });
+    // The snapshot's curve covers both legs of the run.
+    const losses = host.snapshot().losses;
+    expect(losses[0][0]).toBe(1);
+    expect(losses.at(-1)![0]).toBe(60);
+    expect(new Set(losses.map(([s]) => s)).size).toBe(losses.length);
+  }, 90_000);
+});

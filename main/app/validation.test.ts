@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { REQUEST_NAMES } from './contract.ts';
+import { StudioError } from './errors.ts';
+import { PAYLOAD_SCHEMAS, REQUEST_LIMITS, TRAINING_LIMITS, validatePayload } from './validation.ts';
+
+function problem(name: string, payload: unknown): string {
+  try {
+    validatePayload(name as never, payload);
+  } catch (error) {
+    expect(error).toBeInstanceOf(StudioError);
+    expect((error as StudioError).code).toBe('invalid-payload');
+    return (error as Error).message;
+  }
+  throw new Error(`expected ${name} to reject ${JSON.stringify(payload)}`);
+}
+
+const file = (name: string, size: number) => ({ name, bytes: new Uint8Array(size) });
+
+describe('validatePayload', () => {
+  it('has a schema for every request of the contract and nothing else', () => {
+    expect(Object.keys(PAYLOAD_SCHEMAS).sort()).toEqual([...REQUEST_NAMES].sort());
+  });
+
+  it('accepts what the renderer sends', () => {
+    expect(validatePayload('getAppInfo', undefined)).toBeUndefined();
+    expect(validatePayload('listRuns', null)).toBeUndefined();
+    expect(validatePayload('startTraining', { preset: 'cnn', epochs: 3, batchSize: 64, learningRate: 0.001, limit: 5000 })).toEqual({
+      preset: 'cnn',
+      epochs: 3,
+      batchSize: 64,
+      learningRate: 0.001,
+      limit: 5000,
+    });
+    expect(validatePayload('getTestImages', { indices: [0, 9999] })).toEqual({ indices: [0, 9999] });
+    expect(validatePayload('exportModel', { dir: '/tmp/model', overwrite: true })).toEqual({ dir: '/tmp/model', overwrite: true });
+    expect(validatePayload('importModel', {})).toEqual({});
+    const files = Array.from({ length: REQUEST_LIMITS.maxFilesPerPrediction }, (_, i) => file(`${i}.png`, 10));
+    expect(validatePayload('predictImages', { files }).files).toHaveLength(200);
+    expect(validatePayload('predictImages', { files: [{ name: 'b.png', bytes: Buffer.from([1, 2]) }] }).files).toHaveLength(1);
+  });
+
+  it('names the request, the field and the limit when a payload is wrong', () => {
+    expect(problem('startTraining', { preset: 'cnn', epochs: 3, steps: 10 })).toMatch(/^Invalid startTraining request: give epochs or steps, not both/);
+    expect(problem('startTraining', { preset: 'cnn', epochs: TRAINING_LIMITS.maxEpochs + 1 })).toMatch(/epochs: epochs must be at most 500/);
+    expect(problem('startTraining', { preset: 'cnn', batchSize: 2.5 })).toMatch(/batchSize: batchSize must be a whole number/);
+    expect(problem('startTraining', { preset: 'cnn', learningRate: 5 })).toMatch(/learningRate must be at most 1/);
+    expect(problem('startTraining', { preset: 'cnn', evil: true })).toMatch(/evil/);
+    expect(problem('startTraining', undefined)).toMatch(/startTraining/);
+    expect(problem('getTestImages', { indices: [] })).toMatch(/indices must not be empty/);
+    expect(problem('getTestImages', { indices: [-1] })).toMatch(/indices\[0\]: index must be at least 0/);
+    expect(problem('getTestImages', { indices: Array.from({ length: 1001 }, () => 0) })).toMatch(/at most 1000 indices/);
+    expect(problem('predictImages', { files: Array.from({ length: 201 }, () => file('a.png', 1)) })).toMatch(/at most 200 files/);
+    expect(problem('predictImages', { files: [file('ok.png', 5), file('huge.jpg', REQUEST_LIMITS.maxFileBytes + 1)] })).toMatch(
+      /files\[1\]\.bytes: huge\.jpg is 20\.1 MB; the limit is 20\.0 MB per picture/,
+    );
+    expect(problem('predictImages', { files: [{ name: 'x.png', bytes: [1, 2, 3] }] })).toMatch(/bytes must be a Uint8Array/);
+    expect(problem('exportModel', { dir: 'models/out' })).toMatch(/dir must be an absolute folder path/);
+    expect(problem('exportModel', { dir: '/tmp/a\0b' })).toMatch(/NUL/);
+    expect(problem('resumeRun', { runId: '../../etc' })).toMatch(/runId is not a valid run name/);
+    expect(problem('pauseTraining', { now: true })).toMatch(/pauseTraining/);
+  });
+
+  it('refuses names that are not requests, including inherited object keys', () => {
+    expect(problem('toString', undefined)).toMatch(/Unknown request 'toString'/);
+    expect(problem('__proto__', {})).toMatch(/Unknown request/);
+  });
+});

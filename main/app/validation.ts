@@ -1,0 +1,159 @@
+/**
+ * Payload validation for every request, before a handler touches it. Payloads come from a
+ * renderer (or a WebSocket client) and are untrusted: shapes, sizes and ranges are checked
+ * here, and a bad payload becomes a StudioError('invalid-payload') naming the field and the
+ * problem. Checks that need state (a test index beyond the test set, a run that does not
+ * exist) are the handlers' job.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { PRESET_NAMES } from '../ml/models.ts';
+import type { Payload, RequestName, TrainingLimits } from './contract.ts';
+import { StudioError } from './errors.ts';
+
+/** The bounds of the train panel's inputs; getAppInfo reports them so the UI enforces the same. */
+export const TRAINING_LIMITS: TrainingLimits = {
+  maxEpochs: 500,
+  maxSteps: 1_000_000,
+  minBatchSize: 1,
+  maxBatchSize: 2048,
+  minLearningRate: 1e-6,
+  maxLearningRate: 1,
+};
+
+/** Per-call limits of the image requests. */
+export const REQUEST_LIMITS = {
+  maxFilesPerPrediction: 200,
+  maxFileBytes: 20 * 1024 * 1024,
+  maxPredictionBytes: 200 * 1024 * 1024,
+  maxFileNameLength: 1000,
+  maxIndicesPerCall: 1000,
+  maxTrainingLimit: 10_000_000,
+  maxPathLength: 4096,
+} as const;
+
+/** Rounded up, so a file just over a limit never reads as equal to it. */
+const megabytes = (bytes: number) => `${(Math.ceil((bytes / (1024 * 1024)) * 10) / 10).toFixed(1)} MB`;
+
+const noPayload = z.union([z.undefined(), z.null(), z.strictObject({})]);
+
+const wholeNumber = (min: number, max: number, what: string) =>
+  z
+    .number({ error: `${what} must be a number` })
+    .int({ error: `${what} must be a whole number` })
+    .min(min, { error: `${what} must be at least ${min}` })
+    .max(max, { error: `${what} must be at most ${max}` });
+
+const folderPath = z
+  .string({ error: 'dir must be a folder path (text)' })
+  .min(1, { error: 'dir must not be empty' })
+  .max(REQUEST_LIMITS.maxPathLength, { error: `dir must be at most ${REQUEST_LIMITS.maxPathLength} characters` })
+  .refine((p) => !p.includes('\0'), { error: 'dir must not contain NUL characters' })
+  .refine((p) => path.isAbsolute(p), { error: 'dir must be an absolute folder path' });
+
+const trainingRequest = z
+  .strictObject({
+    preset: z.enum(PRESET_NAMES as [string, ...string[]], { error: `preset must be one of ${PRESET_NAMES.join(', ')}` }),
+    epochs: wholeNumber(1, TRAINING_LIMITS.maxEpochs, 'epochs').optional(),
+    steps: wholeNumber(1, TRAINING_LIMITS.maxSteps, 'steps').optional(),
+    batchSize: wholeNumber(TRAINING_LIMITS.minBatchSize, TRAINING_LIMITS.maxBatchSize, 'batchSize').optional(),
+    learningRate: z
+      .number({ error: 'learningRate must be a number' })
+      .min(TRAINING_LIMITS.minLearningRate, { error: `learningRate must be at least ${TRAINING_LIMITS.minLearningRate}` })
+      .max(TRAINING_LIMITS.maxLearningRate, { error: `learningRate must be at most ${TRAINING_LIMITS.maxLearningRate}` })
+      .optional(),
+    limit: wholeNumber(1, REQUEST_LIMITS.maxTrainingLimit, 'limit').optional(),
+  })
+  .refine((r) => r.epochs === undefined || r.steps === undefined, { error: 'give epochs or steps, not both' });
+
+/** A run id names a folder under <workspace>/runs: letters, digits, '.', '_' and '-', no path. */
+export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+const imageUpload = z.strictObject({
+  name: z
+    .string({ error: 'name must be text' })
+    .max(REQUEST_LIMITS.maxFileNameLength, { error: `name must be at most ${REQUEST_LIMITS.maxFileNameLength} characters` }),
+  bytes: z.instanceof(Uint8Array, { error: 'bytes must be a Uint8Array' }),
+});
+
+const predictPayload = z
+  .strictObject({
+    files: z
+      .array(imageUpload, { error: 'files must be a list' })
+      .max(REQUEST_LIMITS.maxFilesPerPrediction, { error: `at most ${REQUEST_LIMITS.maxFilesPerPrediction} files per call` }),
+  })
+  .superRefine((payload, ctx) => {
+    let total = 0;
+    payload.files.forEach((file, i) => {
+      total += file.bytes.byteLength;
+      if (file.bytes.byteLength > REQUEST_LIMITS.maxFileBytes) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['files', i, 'bytes'],
+          message: `${file.name || 'file'} is ${megabytes(file.bytes.byteLength)}; the limit is ${megabytes(REQUEST_LIMITS.maxFileBytes)} per picture`,
+        });
+      }
+    });
+    if (total > REQUEST_LIMITS.maxPredictionBytes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['files'],
+        message: `the pictures add up to ${megabytes(total)}; send at most ${megabytes(REQUEST_LIMITS.maxPredictionBytes)} per call`,
+      });
+    }
+  });
+
+/** One schema per request; a missing entry is a type error. */
+export const PAYLOAD_SCHEMAS: { [K in RequestName]: z.ZodType<unknown> } = {
+  getAppInfo: noPayload,
+  startTraining: trainingRequest,
+  resumeRun: z.strictObject({
+    runId: z.string({ error: 'runId must be text' }).regex(RUN_ID_PATTERN, { error: 'runId is not a valid run name' }),
+  }),
+  pauseTraining: noPayload,
+  resumeTraining: noPayload,
+  stopTraining: noPayload,
+  getTrainingSnapshot: noPayload,
+  listRuns: noPayload,
+  getCurrentModel: noPayload,
+  evaluateModel: noPayload,
+  getTestImages: z.strictObject({
+    indices: z
+      .array(wholeNumber(0, Number.MAX_SAFE_INTEGER, 'index'), { error: 'indices must be a list of numbers' })
+      .min(1, { error: 'indices must not be empty' })
+      .max(REQUEST_LIMITS.maxIndicesPerCall, { error: `at most ${REQUEST_LIMITS.maxIndicesPerCall} indices per call` }),
+  }),
+  predictImages: predictPayload,
+  exportModel: z.strictObject({
+    dir: folderPath.optional(),
+    overwrite: z.boolean({ error: 'overwrite must be true or false' }).optional(),
+  }),
+  importModel: z.strictObject({ dir: folderPath.optional() }),
+};
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => {
+      const where = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+      return where ? `${where}: ${issue.message}` : issue.message;
+    })
+    .join('; ');
+}
+
+/**
+ * Checks a request's payload and returns it typed; throws StudioError('invalid-payload') whose
+ * message names the request and each problem.
+ */
+export function validatePayload<K extends RequestName>(name: K, payload: unknown): Payload<K> {
+  if (typeof name !== 'string' || !Object.hasOwn(PAYLOAD_SCHEMAS, name)) {
+    throw new StudioError('invalid-payload', `Unknown request '${String(name)}'`);
+  }
+  const schema = PAYLOAD_SCHEMAS[name];
+  const result = schema.safeParse(payload);
+  if (!result.success) {
+    throw new StudioError('invalid-payload', `Invalid ${name} request: ${describeIssues(result.error)}`);
+  }
+  // Void requests hand their handler `undefined`, whatever empty value the transport sent.
+  return (schema === noPayload ? undefined : result.data) as Payload<K>;
+}
