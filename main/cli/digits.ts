@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   test: async () => (await import('./test.ts')).testCommand,
   predict: async () => (await import('./predict.ts')).predictCommand,
   export: async () => (await import('./export.ts')).exportCommand,
+  serve: async () => (await import('./serve.ts')).serveCommand,
 
 };
 

@@ -1,0 +1,87 @@
+/**
+ * `digits serve`: the desktop app's UI in a web browser. Serves the built renderer and plays the
+ * main side over a WebSocket, with the same service (handlers) the Electron app uses.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from './digits.ts';
+import { UsageError } from './errors.ts';
+import { intFlag, printJson, stringFlag } from './options.ts';
+
+/** The renderer as `npm run build` (electron-vite) leaves it. */
+export const RENDERER_DIR = fileURLToPath(new URL('../../out/renderer', import.meta.url));
+export const DEFAULT_WORKSPACE = 'digit-studio-workspace';
+const DEFAULT_HOST = '127.0.0.1';
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+export const serveCommand: Command = {
+  summary:
+    'Serve Digit Studio to a web browser on this machine. Prints the URL to open (it carries a one-time ' +
+    'access token). Runs, exports and imports live on this machine, under --workspace and at the paths you type.',
+  usage: 'digits serve [--port N] [--host H] [--workspace DIR] [--backend native|wasm|cpu] [--json]',
+  options: {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    workspace: { type: 'string' },
+    backend: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run(flags) {
+    const port = intFlag(flags, 'port', 0, 65_535) ?? 0;
+    const host = stringFlag(flags, 'host') ?? DEFAULT_HOST;
+    if (host === '') throw new UsageError('--host must not be empty');
+    const workspaceDir = path.resolve(stringFlag(flags, 'workspace') ?? DEFAULT_WORKSPACE);
+    const backend = stringFlag(flags, 'backend');
+    const json = flags.json === true;
+    if (!existsSync(path.join(RENDERER_DIR, 'index.html'))) {
+      throw new UsageError(`the app's web page is not built (${RENDERER_DIR} has no index.html): run \`npm run build\` first`);
+    }
+
+    const [{ createStudioService }, { startServer }, { isBackendName }] = await Promise.all([
+      import('../app/studioService.ts'),
+      import('../server/server.ts'),
+      import('../ml/backend.ts'),
+    ]);
+    if (backend !== undefined && !isBackendName(backend)) {
+      throw new UsageError(`--backend must be native, wasm or cpu, not '${backend}'`);
+    }
+    const service = await createStudioService({ workspaceDir, shell: 'browser', backend });
+    let server;
+    try {
+      server = await startServer({
+        port,
+        host,
+        handlers: service.handlers,
+        events: service.events,
+        staticDir: RENDERER_DIR,
+        log: (line) => console.error(line),
+      });
+    } catch (error) {
+      await service.dispose();
+      throw error;
+    }
+
+    const info = await service.handlers.getAppInfo();
+    console.error(`Backend: ${info.backend.name} (${info.backend.reason})`);
+    console.error(`Workspace (runs and the current model): ${workspaceDir}`);
+    console.error('Export and import read and write folders on this machine: type a path on it in the page.');
+    if (!LOOPBACK.has(host)) {
+      console.error(
+        `Warning: listening on ${host}, not only this machine. Anyone who can reach it and has the URL can use ` +
+          'Digit Studio and read/write folders as you; the connection is not encrypted.',
+      );
+    }
+    if (json) printJson({ url: server.url });
+    else console.log(`Digit Studio is running. Open this address in a browser (Ctrl+C stops):\n\n  ${server.url}\n`);
+
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+    });
+    console.error(`digits serve: ${signal}, shutting down`);
+    await server.close();
+    await service.dispose();
+    return 0;
+  },
+};
