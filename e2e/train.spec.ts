@@ -1,0 +1,84 @@
+/**
+ * The train panel: a small seed run started from the form, its curves and step counter growing,
+ * pause and resume, stop, resume from the saved run's checkpoint, and the finished run's model.
+ */
+import type { Locator, Page } from '@playwright/test';
+import { test, expect } from './fixtures.ts';
+
+/** Small enough to finish in about half a minute on the WASM backend, long enough to stop midway. */
+const RUN = { preset: 'seed', epochs: '8', limit: '10000' };
+
+function number(text: string | null): number {
+  const match = /[\d,]+/.exec(text ?? '');
+  return match ? Number(match[0].replace(/,/g, '')) : NaN;
+}
+
+async function stepOf(page: Page): Promise<number> {
+  return number(await page.getByTestId('stat-step').textContent());
+}
+
+async function pointsOf(chart: Locator): Promise<number> {
+  const label = await chart.getAttribute('aria-label');
+  return number(/: ([\d,]+) points/.exec(label ?? '')?.[1] ?? null);
+}
+
+test('train a small run: curves grow, pause, stop, resume from the checkpoint, finish', async ({ studio }) => {
+  const { page } = studio;
+  await studio.ensureIdle();
+  await page.getByRole('tab', { name: 'Train' }).click();
+
+  const form = page.getByRole('form', { name: 'New training run' });
+  await form.getByLabel('Model').selectOption(RUN.preset);
+  await form.getByLabel('Length unit').selectOption('epochs');
+  await form.getByLabel('Length', { exact: true }).fill(RUN.epochs);
+  await form.getByLabel('Limit training images').fill(RUN.limit);
+  await form.getByRole('button', { name: 'Start training' }).click();
+
+  const state = page.getByTestId('training-state');
+  await expect(state).toHaveText('Training');
+  const loss = page.getByRole('img', { name: /^Training loss: / });
+
+  // The curves and the step counter grow while it runs.
+  await expect.poll(() => pointsOf(loss)).toBeGreaterThan(0);
+  const firstPoints = await pointsOf(loss);
+  const firstStep = await stepOf(page);
+  await expect.poll(() => stepOf(page)).toBeGreaterThan(firstStep);
+  await expect.poll(() => pointsOf(loss)).toBeGreaterThan(firstPoints);
+  await expect(page.getByRole('progressbar', { name: 'Training progress' })).not.toHaveAttribute('aria-valuenow', '0');
+  await studio.screenshot('train-running');
+
+  // Pause holds the step counter still; resume continues.
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await expect(state).toHaveText('Paused');
+  const pausedAt = await stepOf(page);
+  await page.waitForTimeout(1000);
+  expect(await stepOf(page)).toBe(pausedAt);
+  await page.getByRole('button', { name: 'Resume', exact: true }).click();
+  await expect(state).toHaveText('Training');
+  await expect.poll(() => stepOf(page)).toBeGreaterThan(pausedAt);
+
+  // Stop: the run is saved and can be resumed from its checkpoint.
+  await page.getByRole('button', { name: 'Stop' }).click();
+  await expect(state).toHaveText('Stopped', { timeout: 30_000 });
+  const stoppedAt = await stepOf(page);
+  expect(stoppedAt).toBeGreaterThan(0);
+  const runs = page.getByRole('region', { name: 'Saved runs' });
+  const resume = runs.getByRole('button', { name: /^Resume run / });
+  await expect(resume).toHaveCount(1);
+  await studio.screenshot('train-stopped');
+
+  await resume.click();
+  await expect(state).toHaveText('Training');
+  // Resumed, not restarted: the counter never goes back below the checkpoint.
+  await expect.poll(() => stepOf(page)).toBeGreaterThan(stoppedAt);
+  const total = number((await page.getByTestId('stat-step').textContent())?.split('/')[1] ?? null);
+  expect(total).toBe(8 * (10000 / 200));
+
+  await expect(state).toHaveText('Finished', { timeout: 90_000 });
+  expect(await stepOf(page)).toBe(total);
+  await expect(page.getByRole('status').filter({ hasText: 'Run finished' })).toBeVisible();
+  await expect(page.getByRole('img', { name: /^Validation accuracy: [1-9]/ })).toBeVisible();
+  const model = await studio.call('getCurrentModel');
+  expect(model).toMatchObject({ origin: 'trained', preset: 'seed' });
+  await studio.screenshot('train-finished');
+});
