@@ -4,9 +4,9 @@
  *
  *   npx tsx bench/realworld.ts --model DIR [--count N] [--seed S] [--json]
  *
- * (a) N MNIST test digits rendered as photos under three conditions: filling the frame (like the
+ * (a) N MNIST test digits rendered as photos under four conditions: filling the frame (like the
  *     seed tutorial's own example pictures), varied (size, position, resolution, paper, blur,
- *     noise, JPEG), and light ink on a dark board;
+ *     noise, JPEG), light ink on a dark board, and a fine pen;
  * (b) the digits 0-9 typeset in every font fontconfig knows, at three sizes, normal and bold.
  * Every picture goes through both pipelines, and the model's accuracy is reported for each.
  */
@@ -36,7 +36,11 @@ interface GroupResult {
   /** Per pipeline: fraction read correctly; pictures a pipeline refused count as wrong. */
   accuracy: Record<PreprocessMode, number>;
   refused: Record<PreprocessMode, number>;
+  /** The first few refusal messages per pipeline. */
+  refusals: Record<PreprocessMode, string[]>;
 }
+
+const REFUSALS_SHOWN = 3;
 
 function usage(message?: string): never {
   if (message) console.error(message);
@@ -45,7 +49,7 @@ function usage(message?: string): never {
 }
 
 /** Photo conditions for one digit; `random` makes them reproducible. */
-function photoConditions(kind: 'frame' | 'varied' | 'board', random: () => number, seed: number): PhotoOptions {
+function photoConditions(kind: 'frame' | 'varied' | 'board' | 'fine', random: () => number, seed: number): PhotoOptions {
   const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)];
   if (kind === 'frame') {
     // The seed's own example photos: a digit written large in the middle of a small picture.
@@ -72,6 +76,7 @@ function photoConditions(kind: 'frame' | 'varied' | 'board', random: () => numbe
     format: random() < 0.6 ? 'jpeg' : 'png',
     quality: 50 + Math.floor(random() * 45),
     invert: kind === 'board',
+    fineness: kind === 'fine' ? 0.85 : 0,
     seed,
   };
 }
@@ -90,22 +95,24 @@ function classify(model: tf.LayersModel, inputs: Float32Array[]): number[] {
 async function measure(model: tf.LayersModel, group: string, description: string, samples: Sample[]): Promise<GroupResult> {
   const accuracy = { seed: 0, mnist: 0 } as Record<PreprocessMode, number>;
   const refused = { seed: 0, mnist: 0 } as Record<PreprocessMode, number>;
+  const refusals = { seed: [], mnist: [] } as Record<PreprocessMode, string[]>;
   for (const mode of MODES) {
     const inputs: Float32Array[] = [];
     const labels: number[] = [];
-    for (const sample of samples) {
+    for (const [index, sample] of samples.entries()) {
       try {
-        inputs.push((await preprocessImage(sample.picture, { mode })).pixels);
+        inputs.push((await preprocessImage(sample.picture, { mode, fileName: `${group} #${index}` })).pixels);
         labels.push(sample.label);
-      } catch {
+      } catch (error) {
         refused[mode]++;
+        if (refusals[mode].length < REFUSALS_SHOWN) refusals[mode].push(error instanceof Error ? error.message : String(error));
       }
     }
     const predicted = classify(model, inputs);
     const correct = predicted.filter((p, i) => p === labels[i]).length;
     accuracy[mode] = samples.length ? correct / samples.length : 0;
   }
-  return { group, description, count: samples.length, accuracy, refused };
+  return { group, description, count: samples.length, accuracy, refused, refusals };
 }
 
 async function main(): Promise<void> {
@@ -138,6 +145,7 @@ async function main(): Promise<void> {
     ['photo-frame', 'MNIST digits as photos, written large in the middle (like the seed tutorial\'s own pictures)', 'frame'],
     ['photo-varied', 'MNIST digits as photos: varied size, position, resolution, paper, blur, noise, JPEG', 'varied'],
     ['photo-board', 'as varied, but light ink on a dark board', 'board'],
+    ['photo-fine-pen', 'as varied, written with a fine pen (strokes a third as wide)', 'fine'],
   ] as const;
   for (const [group, description, kind] of photoGroups) {
     const samples: Sample[] = [];
@@ -172,14 +180,18 @@ async function main(): Promise<void> {
   }
   console.log(`model ${values.model}; backend ${backend.name}; ${digits.length} MNIST test digits per photo group; fonts: ${fonts.join(', ') || 'none'}`);
   console.log('');
-  console.log(`${'group'.padEnd(16)}${'pictures'.padStart(9)}${'seed'.padStart(9)}${'mnist'.padStart(9)}   what`);
+  const header = ['group'.padEnd(16), 'pictures'.padStart(9), 'seed'.padStart(8), 'refused'.padStart(8), 'mnist'.padStart(8), 'refused'.padStart(8)];
+  console.log(`${header.join('')}   what`);
   for (const r of results) {
-    const cell = (mode: PreprocessMode) =>
-      `${(r.accuracy[mode] * 100).toFixed(1)}%${r.refused[mode] ? `(${r.refused[mode]} refused)` : ''}`.padStart(9);
-    console.log(`${r.group.padEnd(16)}${String(r.count).padStart(9)}${cell('seed')}${cell('mnist')}   ${r.description}`);
+    const cells = [r.group.padEnd(16), String(r.count).padStart(9)];
+    for (const mode of MODES) cells.push(`${(r.accuracy[mode] * 100).toFixed(1)}%`.padStart(8), String(r.refused[mode]).padStart(8));
+    console.log(`${cells.join('')}   ${r.description}`);
   }
   console.log('');
   console.log(`(${seconds.toFixed(0)} s; a refused picture counts as wrong)`);
+  for (const r of results) {
+    for (const mode of MODES) for (const message of r.refusals[mode]) console.log(`refused by ${mode}: ${message}`);
+  }
 }
 
 main().catch((error: unknown) => {

@@ -86,6 +86,18 @@ const FRAME_CENTRE = IMAGE_SIZE / 2;
 const SEED_THRESHOLD = 50;
 /** Ink must differ from the background by at least this much (0..255) to count as ink. */
 const MIN_INK_CONTRAST = 24;
+/**
+ * Stroke width in the 20x20 box, in pixels: MNIST's strokes measure about 1.3 (10th percentile),
+ * 1.9 (median) and 2.6 (90th) there. Thinner strokes are thickened to the median.
+ */
+const MIN_STROKE_WIDTH = 1.3;
+const TARGET_STROKE_WIDTH = 1.9;
+/** Polarity looks at the darkest and lightest 0.05% of the picture (a small digit may be 0.1% of it). */
+const TAIL_FRACTION = 0.0005;
+/** The ink threshold stays this many noise deviations above the background. */
+const NOISE_SIGMAS = 4;
+/** Ink must stand this many noise deviations above the background. */
+const INK_SIGMAS = 6;
 /** Ink blobs smaller than this fraction of the largest blob are specks and ignored. */
 const SPECK_FRACTION = 0.05;
 
@@ -706,25 +718,45 @@ function flattenToGrey(data: Buffer, count: number, notes: string[]): Float32Arr
   return grey;
 }
 
-/** True when the background is lighter than the ink, judged from the picture's border. */
-function hasLightBackground(grey: Float32Array, width: number, height: number, threshold: number): boolean {
-  const ring = Math.max(1, Math.round(Math.min(width, height) * 0.02));
-  let light = 0;
+/** The value below which `fraction` of a 256-bin histogram lies. */
+function percentile(histogram: Float64Array, fraction: number): number {
   let total = 0;
+  for (let v = 0; v < 256; v++) total += histogram[v];
+  let seen = 0;
+  for (let v = 0; v < 256; v++) {
+    seen += histogram[v];
+    if (seen > fraction * total) return v;
+  }
+  return 255;
+}
+
+/** Median and a robust standard deviation (1.4826 x median absolute deviation) of some values. */
+function robustSpread(values: Float32Array, include?: (i: number) => boolean): { median: number; sigma: number } {
+  const median = percentile(histogramOf(values, include), 0.5);
+  const deviations = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) deviations[i] = Math.abs(values[i] - median);
+  return { median, sigma: 1.4826 * percentile(histogramOf(deviations, include), 0.5) };
+}
+
+/**
+ * True when the ink is darker than the background. The border is taken to be background (its
+ * median); ink is whichever extreme of the picture lies further from it. This holds for a tiny
+ * digit in a noisy photo, where the two Otsu classes would only split the noise.
+ */
+function hasLightBackground(grey: Float32Array, width: number, height: number): { light: boolean; contrast: number } {
+  const ring = Math.max(1, Math.round(Math.min(width, height) * 0.02));
+  const border = new Float64Array(256);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       if (x >= ring && x < width - ring && y >= ring && y < height - ring) continue;
-      if (grey[y * width + x] > threshold) light++;
-      total++;
+      border[Math.round(grey[y * width + x])]++;
     }
   }
-  const fraction = light / total;
-  if (fraction >= 0.65) return true;
-  if (fraction <= 0.35) return false;
-  // The border is split (the digit touches it, or a shadow): ink is usually the minority.
-  let lightAll = 0;
-  for (let i = 0; i < grey.length; i++) if (grey[i] > threshold) lightAll++;
-  return lightAll >= grey.length / 2;
+  const paper = percentile(border, 0.5);
+  const all = histogramOf(grey);
+  const darkest = paper - percentile(all, TAIL_FRACTION);
+  const lightest = percentile(all, 1 - TAIL_FRACTION) - paper;
+  return { light: darkest >= lightest, contrast: Math.max(darkest, lightest) };
 }
 
 async function analyseInk(image: LoadedImage): Promise<InkAnalysis> {
@@ -737,26 +769,30 @@ async function analyseInk(image: LoadedImage): Promise<InkAnalysis> {
   const count = width * height;
   const grey = flattenToGrey(data, count, notes);
 
-  // Polarity: which Otsu class the border belongs to is the background.
-  const initial = otsuClasses(histogramOf(grey));
-  if (initial.highMean - initial.lowMean < MIN_INK_CONTRAST) {
+  const polarity = hasLightBackground(grey, width, height);
+  if (polarity.contrast < MIN_INK_CONTRAST) {
     throw new ImageError('no-ink', image.name, 'no ink found: the picture looks empty (it is almost one flat tone)');
   }
-  const inverted = hasLightBackground(grey, width, height, initial.threshold);
+  const inverted = polarity.light;
   notes.push(inverted ? 'dark ink on a light background: inverted' : 'light ink on a dark background: kept as is');
 
-  // Ink signal 0..255 (ink high), first against a flat background, then against a fitted surface.
+  // Ink signal 0..255 (ink high). The background is fitted as a smooth surface, robustly: fit,
+  // then drop what stands out by more than 3 sigma (ink), and fit again.
   const signal = new Float32Array(count);
   for (let i = 0; i < count; i++) signal[i] = inverted ? 255 - grey[i] : grey[i];
-  let threshold = inverted ? 255 - initial.threshold : initial.threshold;
+  let isBackground: (i: number) => boolean;
+  {
+    const cut = percentile(histogramOf(signal), 0.9);
+    isBackground = (i) => signal[i] <= cut;
+  }
   let background: Float32Array = new Float32Array(count);
   for (let round = 0; round < 3; round++) {
-    const current = threshold;
-    const base = background;
-    background = fitBackground(signal, width, height, (i) => signal[i] - base[i] < current);
+    background = fitBackground(signal, width, height, isBackground);
     const residual = new Float32Array(count);
-    for (let i = 0; i < count; i++) residual[i] = signal[i] - background[i];
-    threshold = otsuThreshold(histogramOf(residual));
+    for (let i = 0; i < count; i++) residual[i] = signal[i] - background[i] + 128;
+    const { median, sigma } = robustSpread(residual, isBackground);
+    const limit = median + Math.max(3 * sigma, 4);
+    isBackground = (i) => residual[i] <= limit;
   }
   // Ink relative to the paper: with light paper, divide (lighting scales paper and ink alike).
   const flat = new Float32Array(count);
@@ -769,15 +805,30 @@ async function analyseInk(image: LoadedImage): Promise<InkAnalysis> {
     }
   }
 
+  // Threshold: Otsu's, but never inside the background's noise (Otsu splits the noise when the
+  // ink is a tiny part of the picture).
   const smooth = boxBlur3(flat, width, height);
-  const classes = otsuClasses(histogramOf(smooth));
-  if (classes.highMean - classes.lowMean < MIN_INK_CONTRAST) {
+  const noise = robustSpread(smooth);
+  const noiseFloor = noise.median + Math.max(NOISE_SIGMAS * noise.sigma, 2);
+  const threshold = Math.max(otsuThreshold(histogramOf(smooth)), Math.ceil(noiseFloor));
+  let inkSum = 0;
+  let inkCount = 0;
+  for (let i = 0; i < count; i++) {
+    if (smooth[i] <= threshold) continue;
+    inkSum += smooth[i];
+    inkCount++;
+  }
+  const inkLevel = inkCount ? inkSum / inkCount : 0;
+  const contrast = inkLevel - noise.median;
+  if (inkCount === 0 || contrast < MIN_INK_CONTRAST || contrast < INK_SIGMAS * noise.sigma) {
     throw new ImageError('no-ink', image.name, 'no ink found: the picture looks empty (nothing stands out from the background)');
   }
+  const classes = { threshold, highMean: inkLevel };
   const mask = new Uint8Array(count);
   for (let i = 0; i < count; i++) mask[i] = smooth[i] > classes.threshold ? 1 : 0;
   const components = connectedComponents(mask, width, height);
-  const largest = Math.max(0, ...components.areas);
+  let largest = 0;
+  for (const area of components.areas) largest = Math.max(largest, area);
   const kept: number[] = [];
   for (let id = 0; id < components.areas.length; id++) {
     if (components.areas[id] >= Math.max(2, SPECK_FRACTION * largest)) kept.push(id);
@@ -814,16 +865,28 @@ function normaliseDigit(analysis: InkAnalysis, ids: number[]): { pixels: Float32
     x1 = Math.max(x1, box.x1);
     y1 = Math.max(y1, box.y1);
   }
-  const cw = x1 - x0 + 1;
-  const ch = y1 - y0 + 1;
+  const boxWidth = x1 - x0 + 1;
+  const boxHeight = y1 - y0 + 1;
   const wanted = new Set(ids);
-  const crop = new Float32Array(cw * ch);
-  for (let y = 0; y < ch; y++) {
-    for (let x = 0; x < cw; x++) {
+  const mask = new Uint8Array(boxWidth * boxHeight);
+  const values = new Float32Array(boxWidth * boxHeight);
+  for (let y = 0; y < boxHeight; y++) {
+    for (let x = 0; x < boxWidth; x++) {
       const i = (y + y0) * width + (x + x0);
-      if (wanted.has(components.labels[i])) crop[y * cw + x] = ink[i];
+      if (!wanted.has(components.labels[i])) continue;
+      mask[y * boxWidth + x] = 1;
+      values[y * boxWidth + x] = ink[i];
     }
   }
+  // A fine pen leaves strokes far thinner than MNIST's once the digit is 20 px tall: thicken them.
+  const strokeWidth = estimateStrokeWidth(mask, boxWidth, boxHeight);
+  const boxScale = BOX_SIZE / Math.max(boxWidth, boxHeight);
+  let radius = 0;
+  if (strokeWidth * boxScale < MIN_STROKE_WIDTH) {
+    radius = Math.min(Math.round((TARGET_STROKE_WIDTH / boxScale - strokeWidth) / 2), Math.ceil(Math.max(boxWidth, boxHeight) / 10));
+  }
+  const { pixels: crop, width: cw, height: ch } =
+    radius > 0 ? dilate(values, boxWidth, boxHeight, radius) : { pixels: values, width: boxWidth, height: boxHeight };
   const fit = BOX_SIZE / Math.max(cw, ch);
   const pw = Math.max(1, Math.min(BOX_SIZE, Math.round(cw * fit)));
   const ph = Math.max(1, Math.min(BOX_SIZE, Math.round(ch * fit)));
@@ -831,14 +894,60 @@ function normaliseDigit(analysis: InkAnalysis, ids: number[]): { pixels: Float32
   const region = {
     x: Math.floor(x0 / scale),
     y: Math.floor(y0 / scale),
-    width: Math.max(1, Math.round(cw / scale)),
-    height: Math.max(1, Math.round(ch / scale)),
+    width: Math.max(1, Math.round(boxWidth / scale)),
+    height: Math.max(1, Math.round(boxHeight / scale)),
   };
+  const thickened = radius > 0 ? `, thin strokes thickened to MNIST's width` : '';
   return {
     pixels: centreByMass(patch, pw, ph),
     region,
-    note: `ink box ${region.width}x${region.height} at (${region.x}, ${region.y}) scaled to ${pw}x${ph}, centred by mass`,
+    note: `ink box ${region.width}x${region.height} at (${region.x}, ${region.y}) scaled to ${pw}x${ph}${thickened}, centred by mass`,
   };
+}
+
+/**
+ * Mean stroke width of a mask, in pixels: area over half the boundary length (a stroke of
+ * width w and length L has area wL and 2L of boundary).
+ */
+function estimateStrokeWidth(mask: Uint8Array, width: number, height: number): number {
+  let area = 0;
+  let edges = 0;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (!mask[y * width + x]) continue;
+      area++;
+      if (x === 0 || !mask[y * width + x - 1]) edges++;
+      if (x === width - 1 || !mask[y * width + x + 1]) edges++;
+      if (y === 0 || !mask[(y - 1) * width + x]) edges++;
+      if (y === height - 1 || !mask[(y + 1) * width + x]) edges++;
+    }
+  }
+  return edges ? (2 * area) / edges : 0;
+}
+
+/** Grey dilation by a (2r+1)-square, separably; the image grows by r on every side. */
+function dilate(values: Float32Array, width: number, height: number, radius: number) {
+  const w = width + 2 * radius;
+  const h = height + 2 * radius;
+  const padded = new Float32Array(w * h);
+  for (let y = 0; y < height; y++) padded.set(values.subarray(y * width, (y + 1) * width), (y + radius) * w + radius);
+  const across = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let best = 0;
+      for (let k = Math.max(0, x - radius); k <= Math.min(w - 1, x + radius); k++) best = Math.max(best, padded[y * w + k]);
+      across[y * w + x] = best;
+    }
+  }
+  const pixels = new Float32Array(w * h);
+  for (let x = 0; x < w; x++) {
+    for (let y = 0; y < h; y++) {
+      let best = 0;
+      for (let k = Math.max(0, y - radius); k <= Math.min(h - 1, y + radius); k++) best = Math.max(best, across[k * w + x]);
+      pixels[y * w + x] = best;
+    }
+  }
+  return { pixels, width: w, height: h };
 }
 
 async function mnistPipeline(image: LoadedImage): Promise<PreparedImage> {
