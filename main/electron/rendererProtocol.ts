@@ -1,0 +1,29 @@
+/** Serves the built renderer on app://studio/ with the CSP header (see rendererFiles.ts). */
+import { protocol, type Session } from 'electron';
+import { readFile } from 'node:fs/promises';
+import { CONTENT_SECURITY_POLICY, RENDERER_SCHEME, contentType, resolveRendererFile } from './rendererFiles.ts';
+
+/** Must run before the app is ready: a standard, secure scheme gets an origin and a secure context. */
+export function registerRendererScheme(): void {
+  protocol.registerSchemesAsPrivileged([
+    { scheme: RENDERER_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+  ]);
+}
+
+export function serveRenderer(session: Session, rendererDir: string): void {
+  session.protocol.handle(RENDERER_SCHEME, async (request) => {
+    const file = resolveRendererFile(rendererDir, request.url);
+    if (!file) return new Response('Not found', { status: 404 });
+    try {
+      return new Response(await readFile(file), {
+        headers: {
+          'content-type': contentType(file),
+          'content-security-policy': CONTENT_SECURITY_POLICY,
+          'x-content-type-options': 'nosniff',
+        },
+      });
+    } catch {
+      return new Response('Not found', { status: 404 });
+    }
+  });
+}
