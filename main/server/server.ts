@@ -21,10 +21,10 @@ import { networkInterfaces, hostname as machineName } from 'node:os';
 import path from 'node:path';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { EVENT_NAMES, REQUEST_NAMES, type StudioErrorInfo, type StudioEvents, type StudioHandlers } from '../app/contract.ts';
-import { WIRE_ERRORS, WireFormatError, encodeMessage, parseRequest, type RequestId, type WireReply } from './wire.ts';
+import { MAX_MESSAGE_BYTES, WIRE_ERRORS, WireFormatError, encodeMessage, parseRequest, type RequestId, type WireReply } from './wire.ts';
 
 /** Image uploads travel base64-encoded inside one message: 64 MB is about 48 MB of files. */
-export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_MESSAGE_BYTES = MAX_MESSAGE_BYTES;
 /** Requests one connection may have in flight; more get a 'busy' error. */
 export const MAX_IN_FLIGHT = 16;
 export const MAX_CONNECTIONS = 32;

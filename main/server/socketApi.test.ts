@@ -13,19 +13,20 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setup(handlers = fakeHandlers(), port = 0) {
+async function setup(handlers = fakeHandlers(), port = 0, maxMessageBytes?: number) {
   const { dir } = await makeStaticDir();
   const events = new FakeEvents();
-  const server = await startServer({ handlers, events, staticDir: dir, token: TOKEN, port });
+  const server = await startServer({ handlers, events, staticDir: dir, token: TOKEN, port, maxMessageBytes });
   cleanups.push(() => server.close());
   return { server, events, dir };
 }
 
-function client(server: RunningServer): SocketStudioApi {
+function client(server: RunningServer, maxMessageBytes?: number): SocketStudioApi {
   const api = createSocketApi(`ws://127.0.0.1:${server.port}/ws?token=${TOKEN}`, {
     WebSocket: WebSocket as unknown as SocketConstructor,
     minDelayMs: 20,
     maxDelayMs: 100,
+    maxMessageBytes,
   });
   cleanups.push(() => api.close());
   return api;
@@ -111,6 +112,42 @@ describe('createSocketApi', () => {
     expect(states.indexOf('closed')).toBeGreaterThan(0);
     expect(states.at(-1)).toBe('open');
     await second.server.close();
+  });
+
+  it('splits a large prediction upload into messages that fit, answers in order', async () => {
+    const limit = 300 * 1024;
+    const batches: number[] = [];
+    const base = fakeHandlers();
+    const handlers = fakeHandlers({
+      predictImages: async (payload) => {
+        batches.push(payload.files.length);
+        return base.predictImages(payload);
+      },
+    });
+    const { server } = await setup(handlers, 0, limit);
+    const api = client(server, limit);
+    const files = Array.from({ length: 7 }, (_, i) => ({ name: `p${i}.png`, bytes: new Uint8Array(60_000 + i).fill(i) }));
+    files.splice(3, 0, { name: 'huge.png', bytes: new Uint8Array(400 * 1024) });
+    const items = await api.predictImages({ files });
+    expect(items.map((item) => item.name)).toEqual(files.map((file) => file.name));
+    expect(items[3]).toMatchObject({ ok: false, code: 'too-large', error: expect.stringMatching(/^huge\.png: the file is 0\.4 MB/) });
+    items.forEach((item, i) => {
+      if (i !== 3) expect(item).toMatchObject({ ok: true, digit: files[i].bytes.length % 10 });
+    });
+    expect(batches.length).toBeGreaterThan(1);
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(7);
+  });
+
+  it('refuses to send any other request larger than the limit, and stays connected', async () => {
+    const limit = 64 * 1024;
+    const { server } = await setup(fakeHandlers(), 0, limit);
+    const api = client(server, limit);
+    await expect(api.getTestImages({ indices: Array.from({ length: 20_000 }, (_, i) => i) })).rejects.toMatchObject({
+      code: 'too-large',
+      message: expect.stringMatching(/^getTestImages: the request is too large to send/),
+    });
+    await expect(api.listRuns()).resolves.toEqual([]);
+    expect(api.connection).toBe('open');
   });
 
   it('rejects everything after close() and does not reconnect', async () => {

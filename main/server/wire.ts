@@ -28,6 +28,13 @@ export interface WirePush {
 
 export const BYTES_KEY = '$bytes';
 
+/**
+ * Largest message the server accepts (its WebSocket maxPayload). Picture uploads travel base64
+ * encoded (4/3 of their size), so about 48 MB of files fit in one message; the client splits
+ * larger prediction requests.
+ */
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
 /** Error codes the transport itself uses (handlers may add their own). */
 export const WIRE_ERRORS = {
   badMessage: 'bad-message',

@@ -14,7 +14,8 @@ import {
   type StudioApi,
   type StudioEvents,
 } from '../../../main/app/contract.ts';
-import { WIRE_ERRORS, encodeMessage, parseServerMessage } from '../../../main/server/wire.ts';
+import type { ImageUpload, PredictionItem } from '../../../main/app/contract.ts';
+import { MAX_MESSAGE_BYTES, WIRE_ERRORS, encodeMessage, parseServerMessage } from '../../../main/server/wire.ts';
 
 /** The part of the WebSocket interface used here (browsers' WebSocket and the `ws` package both fit). */
 export interface SocketLike {
@@ -34,6 +35,8 @@ export interface SocketApiOptions {
   /** First reconnection delay; doubles up to maxDelayMs (each with up to 25% jitter). */
   minDelayMs?: number;
   maxDelayMs?: number;
+  /** The server's message limit (default MAX_MESSAGE_BYTES); larger uploads are split to fit. */
+  maxMessageBytes?: number;
 }
 
 /** StudioApi plus what only a socket has: its state (to refetch a snapshot after a reconnect) and close(). */
@@ -57,6 +60,23 @@ export class StudioRequestError extends Error {
 }
 
 const OPEN = 1;
+/** Room left in a message for everything but the pictures' base64 (ids, names, JSON). */
+const MESSAGE_OVERHEAD = 64 * 1024;
+const MB = 1024 * 1024;
+
+/** UTF-8 size of a string, counted only when it could matter (it is at most 3 bytes a character). */
+function utf8Length(text: string, limit: number): number {
+  if (text.length * 3 <= limit) return text.length;
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    bytes += code < 0x80 ? 1 : code < 0x800 || (code >= 0xd800 && code < 0xe000) ? 2 : 3;
+  }
+  return bytes;
+}
+
+/** Bytes a file takes inside a message: base64 of its content plus its name. */
+const uploadSize = (file: ImageUpload) => Math.ceil(file.bytes.length / 3) * 4 + file.name.length * 3 + 64;
 const DEFAULT_MIN_DELAY_MS = 250;
 const DEFAULT_MAX_DELAY_MS = 5000;
 
@@ -79,6 +99,7 @@ export function createSocketApi(url: string = defaultUrl(), options: SocketApiOp
   const Socket: SocketConstructor = found;
   const minDelay = options.minDelayMs ?? DEFAULT_MIN_DELAY_MS;
   const maxDelay = options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
+  const maxMessageBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
 
   let socket: SocketLike | null = null;
   let state: ConnectionState = 'closed';
@@ -181,6 +202,17 @@ export function createSocketApi(url: string = defaultUrl(), options: SocketApiOp
         reject(error);
         return;
       }
+      const size = utf8Length(text, maxMessageBytes);
+      if (size > maxMessageBytes) {
+        reject(
+          new StudioRequestError(
+            `${method}: the request is too large to send (${(size / MB).toFixed(1)} MB; ` +
+              `the server takes at most ${(maxMessageBytes / MB).toFixed(0)} MB at once)`,
+            'too-large',
+          ),
+        );
+        return;
+      }
       pending.set(id, { method, resolve, reject });
       if (socket && socket.readyState === OPEN) socket.send(text);
       else {
@@ -218,6 +250,43 @@ export function createSocketApi(url: string = defaultUrl(), options: SocketApiOp
     },
   } as Record<string, unknown>;
   for (const method of REQUEST_NAMES) api[method] = (payload?: unknown) => request(method, payload);
+  api.predictImages = (payload: { files: ImageUpload[] }) => predictInParts(payload);
+
+  /**
+   * predictImages with any number of pictures: split into requests that fit in one message, sent
+   * one after the other, answers joined in order. A picture too large for any message gets its
+   * own error item, like any other unreadable file.
+   */
+  async function predictInParts(payload: { files: ImageUpload[] }): Promise<PredictionItem[]> {
+    const files = Array.isArray(payload?.files) ? payload.files : null;
+    if (!files) return request('predictImages', payload) as Promise<PredictionItem[]>;
+    const budget = maxMessageBytes - MESSAGE_OVERHEAD;
+    const items: (PredictionItem | null)[] = files.map(() => null);
+    let group: number[] = [];
+    let groupSize = 0;
+    const send = async () => {
+      if (group.length === 0) return;
+      const indices = group;
+      group = [];
+      groupSize = 0;
+      const answers = (await request('predictImages', { files: indices.map((i) => files[i]) })) as PredictionItem[];
+      indices.forEach((fileIndex, k) => (items[fileIndex] = answers[k]));
+    };
+    for (let i = 0; i < files.length; i++) {
+      const size = uploadSize(files[i]);
+      if (size > budget) {
+        const mb = (files[i].bytes.length / MB).toFixed(1);
+        const max = ((budget * 3) / 4 / MB).toFixed(0);
+        items[i] = { name: files[i].name, ok: false, error: `${files[i].name}: the file is ${mb} MB; the browser mode sends pictures up to ${max} MB.`, code: 'too-large' };
+        continue;
+      }
+      if (groupSize + size > budget) await send();
+      group.push(i);
+      groupSize += size;
+    }
+    await send();
+    return items as PredictionItem[];
+  }
 
   connect();
   return api as unknown as SocketStudioApi;
