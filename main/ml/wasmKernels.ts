@@ -1,0 +1,442 @@
+/**
+ * Kernel overrides that make training practical on the TensorFlow.js WebAssembly backend.
+ *
+ * Why: in tfjs-backend-wasm 4.22 only an untransposed, unbatched matrix multiply reaches
+ * XNNPACK's fast GEMM; any transposeA/transposeB (which every dense layer's backward pass uses)
+ * or batched product falls back to a naive loop about 10x slower. Conv2DBackpropInput and
+ * MaxPoolGrad are naive loops too, and Conv2DBackpropFilter does not exist at all, so a CNN
+ * cannot train. The overrides below re-express those kernels with the backend's own fast
+ * kernels (Transpose + plain BatchMatMul, Conv2D) or, for pooling gradients, a JavaScript loop
+ * over the WebAssembly heap (the pattern the backend itself uses for Slice and Concat).
+ *
+ * Importing this module is enough: it registers itself through `onBackendReady`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { currentBackend, onBackendReady } from './backend.ts';
+
+const BACKEND = 'wasm';
+
+/**
+ * Below this many multiply-adds per matrix, a batched product stays on the backend's own loop:
+ * copying each matrix out and back costs more than the faster GEMM saves.
+ */
+const MIN_WORK_PER_BATCH_MATRIX = 32 * 32 * 32;
+
+/**
+ * Marks our kernel functions with the kernel they replaced, so registering twice (even from a
+ * second copy of this module) never wraps our own override.
+ */
+const REPLACED = Symbol.for('digit-studio.wasmKernels.replaced');
+type MarkedKernelFunc = KernelFunc & { [REPLACED]?: KernelConfig | null };
+
+interface WasmKernelArgs {
+  inputs: Record<string, TensorInfo>; // tfjs passes every input the kernel declares
+  backend: BackendWasm;
+  attrs: NamedAttrMap;
+}
+type WasmKernel = (args: WasmKernelArgs) => TensorInfo | TensorInfo[];
+
+/** The backend's kernels we replaced, by kernel name (null: the backend had none). */
+const replaced = new Map<string, KernelConfig | null>();
+
+/** Calls the backend's own implementation of a kernel (the replaced one if we overrode it). */
+function callWasm(name: string, backend: BackendWasm, inputs: NamedTensorInfoMap, attrs: NamedAttrMap = {}): TensorInfo {
+  const config = replaced.has(name) ? replaced.get(name) : tf.getKernel(name, BACKEND);
+  if (!config) throw new Error(`wasmKernels.ts: the wasm backend has no '${name}' kernel to build on`);
+  const result = config.kernelFunc({ inputs, backend, attrs });
+  return Array.isArray(result) ? result[0] : result;
+}
+
+function release(backend: BackendWasm, ...infos: TensorInfo[]): void {
+  for (const info of infos) backend.disposeData(info.dataId);
+}
+
+/** The same data under another shape, without touching its reference count (never release it). */
+function alias(info: TensorInfo, shape: number[]): TensorInfo {
+  return { dataId: info.dataId, dtype: info.dtype, shape };
+}
+
+function floats(backend: BackendWasm, info: TensorInfo): Float32Array {
+  // Views die when the heap grows, so take them only after the last allocation.
+  return backend.typedArrayFromHeap(info) as Float32Array;
+}
+
+function swapLastTwo(backend: BackendWasm, x3: TensorInfo): TensorInfo {
+  const [batch, rows, cols] = x3.shape;
+  const out = callWasm('Transpose', backend, { x: x3 }, { perm: [0, 2, 1] });
+  out.shape = [batch, cols, rows];
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matrix multiply
+
+interface MatMulAttrs {
+  transposeA: boolean;
+  transposeB: boolean;
+}
+
+/**
+ * BatchMatMul / _FusedMatMul for a: [...batch, M, K] (or [..., K, M] with transposeA) and
+ * b: [...batch, K, N] (or [..., N, K] with transposeB) -> [...batch, M, N], float32.
+ * Operands are transposed explicitly and batches folded or split so that every product the
+ * backend computes is an untransposed single matrix, the one case XNNPACK handles.
+ */
+function matMul(kernel: 'BatchMatMul' | '_FusedMatMul', args: WasmKernelArgs): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const { a, b } = inputs;
+  const { transposeA, transposeB } = attrs as unknown as MatMulAttrs;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) {
+    return callWasm(kernel, backend, inputs, attrs); // let the backend report what it does not support
+  }
+  const rank = (x: TensorInfo) => x.shape.length;
+  const batchShapeA = a.shape.slice(0, -2);
+  const batchShapeB = b.shape.slice(0, -2);
+  const batchA = tf.util.sizeFromShape(batchShapeA);
+  const batchB = tf.util.sizeFromShape(batchShapeB);
+  const outBatchShape = tf.broadcast_util.assertAndGetBroadcastShape(batchShapeA, batchShapeB);
+  const m = transposeA ? a.shape[rank(a) - 1] : a.shape[rank(a) - 2];
+  const k = transposeA ? a.shape[rank(a) - 2] : a.shape[rank(a) - 1];
+  const kB = transposeB ? b.shape[rank(b) - 1] : b.shape[rank(b) - 2];
+  const n = transposeB ? b.shape[rank(b) - 2] : b.shape[rank(b) - 1];
+  if (k !== kB) {
+    throw new Error(
+      `Error in matMul: inner shapes (${k}) and (${kB}) of tensors with shapes ${a.shape} and ${b.shape} ` +
+        `and transposeA=${transposeA} and transposeB=${transposeB} must match.`,
+    );
+  }
+  const sameBatch = batchA === batchB;
+  const foldable = batchB === 1; // a's batches can be stacked into one tall matrix
+  const splittable = sameBatch || batchA === 1; // one product per batch, a shared or not
+  if (!foldable && !(splittable && kernel === 'BatchMatMul')) {
+    // General broadcasting between batch shapes, or a fused product over batches: rare; leave it.
+    return callWasm(kernel, backend, inputs, attrs);
+  }
+  if (!foldable && sameBatch && m * n * k < MIN_WORK_PER_BATCH_MATRIX) {
+    return callWasm(kernel, backend, inputs, attrs);
+  }
+
+  const a3 = alias(a, transposeA ? [batchA, k, m] : [batchA, m, k]);
+  const b3 = alias(b, transposeB ? [batchB, n, k] : [batchB, k, n]);
+  const plainA = transposeA ? swapLastTwo(backend, a3) : a3;
+  const plainB = transposeB ? swapLastTwo(backend, b3) : b3;
+  const plainAttrs = { ...attrs, transposeA: false, transposeB: false };
+  let out: TensorInfo;
+  if (foldable) {
+    const product = callWasm(kernel, backend, { ...inputs, a: alias(plainA, [1, batchA * m, k]), b: plainB }, plainAttrs);
+    out = alias(product, [...outBatchShape, m, n]);
+  } else {
+    out = perBatchMatMul(backend, plainA, plainB, batchA, batchB, m, k, n);
+    out.shape = [...outBatchShape, m, n];
+  }
+  if (plainA !== a3) release(backend, plainA);
+  if (plainB !== b3) release(backend, plainB);
+  return out;
+}
+
+/** One fast product per batch; a: [batchA, M, K] (batchA 1 or B), b: [B, K, N] -> [B, M, N]. */
+function perBatchMatMul(
+  backend: BackendWasm,
+  a: TensorInfo,
+  b: TensorInfo,
+  batchA: number,
+  batch: number,
+  m: number,
+  k: number,
+  n: number,
+): TensorInfo {
+  const out = backend.makeOutput([batch, m, n], 'float32');
+  const shared = batchA === 1 ? a : null;
+  for (let i = 0; i < batch; i++) {
+    const ai = shared ?? copyMatrix(backend, a, i, [1, m, k]);
+    const bi = copyMatrix(backend, b, i, [1, k, n]);
+    const product = callWasm('BatchMatMul', backend, { a: ai, b: bi }, { transposeA: false, transposeB: false });
+    floats(backend, out).set(floats(backend, product), i * m * n);
+    release(backend, product, bi);
+    if (ai !== shared) release(backend, ai);
+  }
+  return out;
+}
+
+function copyMatrix(backend: BackendWasm, source: TensorInfo, index: number, shape: number[]): TensorInfo {
+  const size = tf.util.sizeFromShape(shape);
+  const copy = backend.makeOutput(shape, 'float32');
+  floats(backend, copy).set(floats(backend, source).subarray(index * size, (index + 1) * size));
+  return copy;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convolution gradients, as convolutions
+
+interface ConvGradAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+function convInfoFor(kernel: string, xShape: number[], filterShape: number[], attrs: ConvGradAttrs) {
+  const format = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat);
+  if (format !== 'channelsLast') {
+    throw new Error(`wasm backend ${kernel} supports only dataFormat 'NHWC' (got '${attrs.dataFormat}')`);
+  }
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    format,
+  );
+}
+
+function conv2d(
+  backend: BackendWasm,
+  x: TensorInfo,
+  filter: TensorInfo,
+  pads: [number, number, number, number],
+  dilations: [number, number] = [1, 1],
+): TensorInfo {
+  const [top, bottom, left, right] = pads;
+  const pad: tf.backend_util.ExplicitPadding = [
+    [0, 0],
+    [top, bottom],
+    [left, right],
+    [0, 0],
+  ];
+  return callWasm('Conv2D', backend, { x, filter }, { strides: [1, 1], pad, dilations, dataFormat: 'NHWC' });
+}
+
+/**
+ * Conv2DBackpropFilter: x [B, H, W, Ci], dy [B, OH, OW, Co] -> dW [KH, KW, Ci, Co].
+ * dW[kh, kw, ci, co] = sum over b, oh, ow of x[b, oh*s + kh - padTop, ow*s + kw - padLeft, ci] *
+ * dy[b, oh, ow, co], which is itself a convolution: input x as [Ci, H, W, B] (batch in the
+ * channel slot), filter dy as [OH, OW, B, Co] dilated by the stride, output [Ci, KH, KW, Co].
+ */
+function conv2DBackpropFilter({ inputs, backend, attrs }: WasmKernelArgs): TensorInfo {
+  const { x, dy } = inputs;
+  const { filterShape } = attrs as unknown as { filterShape: number[] };
+  const info = convInfoFor('Conv2DBackpropFilter', x.shape, filterShape, attrs as unknown as ConvGradAttrs);
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
+  // Padding that makes the output exactly filterHeight x filterWidth; rows and columns of x no
+  // window reaches give a negative bottom/right pad: crop them.
+  const top = padInfo.top;
+  const left = padInfo.left;
+  let bottom = filterHeight + (outHeight - 1) * strideHeight - inHeight - top;
+  let right = filterWidth + (outWidth - 1) * strideWidth - inWidth - left;
+
+  const xT = callWasm('Transpose', backend, { x: alias(x, [batchSize, inHeight * inWidth, inChannels]) }, { perm: [2, 1, 0] });
+  let input = alias(xT, [inChannels, inHeight, inWidth, batchSize]);
+  let cropped: TensorInfo | null = null;
+  if (bottom < 0 || right < 0) {
+    const size = [inChannels, inHeight + Math.min(bottom, 0), inWidth + Math.min(right, 0), batchSize];
+    cropped = callWasm('Slice', backend, { x: input }, { begin: [0, 0, 0, 0], size });
+    input = cropped;
+    bottom = Math.max(bottom, 0);
+    right = Math.max(right, 0);
+  }
+  const dyT = callWasm('Transpose', backend, { x: alias(dy, [batchSize, outHeight * outWidth, outChannels]) }, { perm: [1, 0, 2] });
+  const dyFilter = alias(dyT, [outHeight, outWidth, batchSize, outChannels]);
+  const dWT = conv2d(backend, input, dyFilter, [top, bottom, left, right], [strideHeight, strideWidth]);
+  release(backend, xT, dyT);
+  if (cropped) release(backend, cropped);
+  const dW = callWasm('Transpose', backend, { x: alias(dWT, [inChannels, filterHeight * filterWidth, outChannels]) }, { perm: [1, 0, 2] });
+  release(backend, dWT);
+  return alias(dW, [filterHeight, filterWidth, inChannels, outChannels]);
+}
+
+/**
+ * Conv2DBackpropInput: dy [B, OH, OW, Co], filter [KH, KW, Ci, Co] -> dx inputShape [B, H, W, Ci].
+ * dx is the stride-1 convolution of dy (zeros inserted between its pixels when the forward
+ * stride is > 1) with the filter rotated 180 degrees and its channel axes swapped.
+ */
+function conv2DBackpropInput({ inputs, backend, attrs }: WasmKernelArgs): TensorInfo {
+  const { dy, filter } = inputs;
+  const { inputShape } = attrs as unknown as { inputShape: number[] };
+  const info = convInfoFor('Conv2DBackpropInput', inputShape, filter.shape, attrs as unknown as ConvGradAttrs);
+  const { inHeight, inWidth, outHeight, outWidth, filterHeight, filterWidth } = info;
+  const { strideHeight, strideWidth, padInfo } = info;
+  const dilatedHeight = (outHeight - 1) * strideHeight + 1;
+  const dilatedWidth = (outWidth - 1) * strideWidth + 1;
+  const top = filterHeight - 1 - padInfo.top;
+  const left = filterWidth - 1 - padInfo.left;
+  const bottom = inHeight + filterHeight - 1 - top - dilatedHeight;
+  const right = inWidth + filterWidth - 1 - left - dilatedWidth;
+
+  const rotated = rotateFilter(backend, filter);
+  let dx: TensorInfo;
+  if (strideHeight === 1 && strideWidth === 1 && Math.min(top, bottom, left, right) >= 0) {
+    dx = conv2d(backend, dy, rotated, [top, bottom, left, right]);
+  } else {
+    const spread = spreadAndPad(backend, dy, strideHeight, strideWidth, [top, bottom, left, right]);
+    dx = conv2d(backend, spread, rotated, [0, 0, 0, 0]);
+    release(backend, spread);
+  }
+  release(backend, rotated);
+  return dx;
+}
+
+/** filter [KH, KW, Ci, Co] -> [KH, KW, Co, Ci], rotated 180 degrees in (KH, KW). */
+function rotateFilter(backend: BackendWasm, filter: TensorInfo): TensorInfo {
+  const [kh, kw, ci, co] = filter.shape;
+  const out = backend.makeOutput([kh, kw, co, ci], 'float32');
+  const src = floats(backend, filter);
+  const dst = floats(backend, out);
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const from = ((kh - 1 - i) * kw + (kw - 1 - j)) * ci * co;
+      const to = (i * kw + j) * co * ci;
+      for (let c = 0; c < ci; c++) {
+        for (let o = 0; o < co; o++) dst[to + o * ci + c] = src[from + c * co + o];
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * dy [B, OH, OW, C] -> [B, (OH-1)*sh + 1 + top + bottom, (OW-1)*sw + 1 + left + right, C]:
+ * pixels spread `stride` apart, zeros between, then padded (a negative pad crops).
+ */
+function spreadAndPad(
+  backend: BackendWasm,
+  dy: TensorInfo,
+  strideHeight: number,
+  strideWidth: number,
+  [top, bottom, left, right]: [number, number, number, number],
+): TensorInfo {
+  const [batch, height, width, channels] = dy.shape;
+  const outHeight = (height - 1) * strideHeight + 1 + top + bottom;
+  const outWidth = (width - 1) * strideWidth + 1 + left + right;
+  const out = backend.makeOutput([batch, outHeight, outWidth, channels], 'float32');
+  const src = floats(backend, dy);
+  const dst = floats(backend, out);
+  dst.fill(0);
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < height; i++) {
+      const row = top + i * strideHeight;
+      if (row < 0 || row >= outHeight) continue;
+      for (let j = 0; j < width; j++) {
+        const col = left + j * strideWidth;
+        if (col < 0 || col >= outWidth) continue;
+        const from = ((b * height + i) * width + j) * channels;
+        dst.set(src.subarray(from, from + channels), ((b * outHeight + row) * outWidth + col) * channels);
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pooling gradient
+
+/**
+ * MaxPoolGrad: dy [B, OH, OW, C], input x [B, H, W, C] -> dx [B, H, W, C]; each output's
+ * gradient goes to the first maximum of its window (row-major), as in TensorFlow.
+ */
+function maxPoolGrad({ inputs, backend, attrs }: WasmKernelArgs): TensorInfo {
+  const { dy, input } = inputs;
+  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as {
+    filterSize: number | [number, number];
+    strides: number | [number, number];
+    pad: 'valid' | 'same' | number;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  };
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
+  const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
+  const { strideHeight, strideWidth, dilationHeight, dilationWidth, effectiveFilterHeight, effectiveFilterWidth } = info;
+  const dx = backend.makeOutput(input.shape, 'float32');
+  const xs = floats(backend, input);
+  const dys = floats(backend, dy);
+  const dxs = floats(backend, dx);
+  dxs.fill(0);
+  const best = new Float32Array(channels);
+  const where = new Int32Array(channels);
+  for (let b = 0; b < batchSize; b++) {
+    for (let oh = 0; oh < outHeight; oh++) {
+      const rowStart = oh * strideHeight - info.padInfo.top;
+      for (let ow = 0; ow < outWidth; ow++) {
+        const colStart = ow * strideWidth - info.padInfo.left;
+        best.fill(-Infinity);
+        where.fill(-1);
+        for (let r = rowStart; r < rowStart + effectiveFilterHeight; r += dilationHeight) {
+          if (r < 0 || r >= inHeight) continue;
+          for (let c = colStart; c < colStart + effectiveFilterWidth; c += dilationWidth) {
+            if (c < 0 || c >= inWidth) continue;
+            const base = ((b * inHeight + r) * inWidth + c) * channels;
+            for (let ch = 0; ch < channels; ch++) {
+              const v = xs[base + ch];
+              if (v > best[ch]) {
+                best[ch] = v;
+                where[ch] = base + ch;
+              }
+            }
+          }
+        }
+        const dyBase = ((b * outHeight + oh) * outWidth + ow) * channels;
+        for (let ch = 0; ch < channels; ch++) {
+          if (where[ch] >= 0) dxs[where[ch]] += dys[dyBase + ch];
+        }
+      }
+    }
+  }
+  return dx;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registration
+
+const OVERRIDES: Record<string, WasmKernel> = {
+  BatchMatMul: (args) => matMul('BatchMatMul', args),
+  _FusedMatMul: (args) => matMul('_FusedMatMul', args),
+  Conv2DBackpropFilter: conv2DBackpropFilter,
+  Conv2DBackpropInput: conv2DBackpropInput,
+  MaxPoolGrad: maxPoolGrad,
+};
+
+/** Names of the wasm kernels this module replaces or adds. */
+export const WASM_TRAINING_KERNELS: readonly string[] = Object.keys(OVERRIDES);
+
+/**
+ * Registers the training kernels above for tfjs's 'wasm' backend. Idempotent. The wasm backend
+ * package must already be loaded (`selectBackend('wasm')` does it), since several overrides
+ * build on its kernels; it need not be the active backend.
+ */
+export function registerWasmTrainingKernels(): void {
+  if (!tf.getKernel('BatchMatMul', BACKEND)) {
+    throw new Error(
+      "wasmKernels.ts: the wasm backend's kernels are not loaded; call selectBackend('wasm') " +
+        '(main/ml/backend.ts) before registerWasmTrainingKernels()',
+    );
+  }
+  for (const [name, kernel] of Object.entries(OVERRIDES)) {
+    const current = tf.getKernel(name, BACKEND);
+    const currentFunc = current?.kernelFunc as MarkedKernelFunc | undefined;
+    const original = currentFunc && REPLACED in currentFunc ? (currentFunc[REPLACED] ?? null) : (current ?? null);
+    replaced.set(name, original);
+    if (current) tf.unregisterKernel(name, BACKEND);
+    const kernelFunc: MarkedKernelFunc = (args) => kernel(args as unknown as WasmKernelArgs);
+    kernelFunc[REPLACED] = original;
+    // Keep the original's setup: when we register before the backend starts, tfjs runs the
+    // setup of whatever is registered, and the original kernel we call needs its own.
+    tf.registerKernel({ kernelName: name, backendName: BACKEND, kernelFunc, setupFunc: original?.setupFunc });
+  }
+}
+
+onBackendReady((name) => {
+  if (name === 'wasm') registerWasmTrainingKernels();
+});
+// Imported after the backend was chosen: onBackendReady will not fire again, so register now.
+if (currentBackend()?.name === 'wasm') registerWasmTrainingKernels();
