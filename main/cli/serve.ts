@@ -9,8 +9,10 @@ import type { Command } from './digits.ts';
 import { UsageError } from './errors.ts';
 import { intFlag, printJson, stringFlag } from './options.ts';
 
-/** The renderer as `npm run build` (electron-vite) leaves it. */
-export const RENDERER_DIR = fileURLToPath(new URL('../../out/renderer', import.meta.url));
+/** The renderer as `npm run build` (electron-vite) leaves it; DIGITS_RENDERER_DIR points elsewhere (tests, packaging). */
+export function rendererDir(): string {
+  return path.resolve(process.env.DIGITS_RENDERER_DIR || fileURLToPath(new URL('../../out/renderer', import.meta.url)));
+}
 export const DEFAULT_WORKSPACE = 'digit-studio-workspace';
 const DEFAULT_HOST = '127.0.0.1';
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -34,8 +36,9 @@ export const serveCommand: Command = {
     const workspaceDir = path.resolve(stringFlag(flags, 'workspace') ?? DEFAULT_WORKSPACE);
     const backend = stringFlag(flags, 'backend');
     const json = flags.json === true;
-    if (!existsSync(path.join(RENDERER_DIR, 'index.html'))) {
-      throw new UsageError(`the app's web page is not built (${RENDERER_DIR} has no index.html): run \`npm run build\` first`);
+    const staticDir = rendererDir();
+    if (!existsSync(path.join(staticDir, 'index.html'))) {
+      throw new Error(`the app's web page is not built (${staticDir} has no index.html): run \`npm run build\` first`);
     }
 
     const [{ createStudioService }, { startServer }, { isBackendName }] = await Promise.all([
@@ -54,7 +57,7 @@ export const serveCommand: Command = {
         host,
         handlers: service.handlers,
         events: service.events,
-        staticDir: RENDERER_DIR,
+        staticDir,
         log: (line) => console.error(line),
       });
     } catch (error) {
