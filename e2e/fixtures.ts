@@ -101,6 +101,11 @@ export const test = base.extend<{ studio: Studio }, WorkerFixtures>({
       call = ((method: RequestName, payload?: unknown) =>
         (nodeApi as unknown as Record<string, (p?: unknown) => Promise<unknown>>)[method](payload)) as Studio['call'];
     }
+    // The server's CSP header and the page's own must let the app do everything it does.
+    const cspViolations: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
     await waitForApp(page);
     let temps = 0;
     const studio: Studio = {
@@ -143,6 +148,7 @@ export const test = base.extend<{ studio: Studio }, WorkerFixtures>({
       },
     };
     await use(studio);
+    expect(cspViolations, 'Content Security Policy violations in the window').toEqual([]);
     if (shell === 'browser') await page.context().close();
   },
 });

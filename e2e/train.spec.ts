@@ -50,8 +50,10 @@ test('train a small run: curves grow, pause, stop, resume from the checkpoint, f
   // Pause holds the step counter still; resume continues.
   await page.getByRole('button', { name: 'Pause' }).click();
   await expect(state).toHaveText('Paused');
+  // Progress already on its way (the step in flight, throttled updates) may still land; then nothing moves.
+  await page.waitForTimeout(750);
   const pausedAt = await stepOf(page);
-  await page.waitForTimeout(1000);
+  await page.waitForTimeout(1500);
   expect(await stepOf(page)).toBe(pausedAt);
   await page.getByRole('button', { name: 'Resume', exact: true }).click();
   await expect(state).toHaveText('Training');
