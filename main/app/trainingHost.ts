@@ -275,6 +275,8 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
   };
 
   const launch = (id: string, runDir: string, runRequest: TrainingRequest, history: RunHistory | null) => {
+    // Fork first: if the child cannot be started, the previous snapshot stays as it was.
+    const child = forkChild();
     runId = id;
     request = runRequest;
     startEvent = null;
@@ -288,7 +290,6 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
     lastProgressSent = 0;
     let markEnded!: () => void;
     const ended = new Promise<void>((resolve) => (markEnded = resolve));
-    const child = forkChild();
     const active: ActiveRun = {
       runId: id,
       runDir,
