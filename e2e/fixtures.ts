@@ -73,8 +73,9 @@ export const test = base.extend<{ studio: Studio }, WorkerFixtures>({
     async ({}, use, workerInfo) => {
       if (workerInfo.project.name !== 'electron' || electronUnavailable() !== null) return use(null);
       const workspace = await mkdtemp(path.join(tmpdir(), 'digits-e2e-electron-'));
-      // The workspace variable is how the e2e tests point the desktop app at a throwaway folder.
-      const app = await _electron.launch({ args: [ELECTRON_MAIN], env: { ...process.env, DIGIT_STUDIO_WORKSPACE: workspace } });
+      // The app keeps its workspace in app.getPath('userData'), which is $XDG_CONFIG_HOME/<app> on Linux:
+      // a throwaway config folder keeps the tests away from the user's runs and model.
+      const app = await _electron.launch({ args: [ELECTRON_MAIN], env: { ...process.env, XDG_CONFIG_HOME: workspace } });
       await use(app);
       await app.close();
     },
