@@ -16,7 +16,14 @@ const ACTIVE: readonly TrainingState[] = ['running', 'paused', 'stopping'];
 
 export interface Clock {
   now(): number;
+  /** Runs `callback` before the next repaint (requestAnimationFrame in a window). */
+  nextFrame(callback: () => void): void;
 }
+
+const windowClock: Clock = {
+  now: () => Date.now(),
+  nextFrame: (callback) => (typeof requestAnimationFrame === 'function' ? requestAnimationFrame(() => callback()) : queueMicrotask(callback)),
+};
 
 export class TrainingSession {
   state = $state<TrainingState>('idle');
@@ -46,10 +53,15 @@ export class TrainingSession {
   /** The run whose points the curves hold (a resumed run keeps its own earlier points). */
   #curvesRunId: string | null = null;
   #ticker: ReturnType<typeof setInterval> | null = null;
+  /**
+   * The newest progress event not yet shown: progress can arrive hundreds of times a second,
+   * and the numbers need to change only once per frame.
+   */
+  #pendingLast: ProgressEvent | null = null;
   /** Events held back while a snapshot is being fetched (null when none is). */
   #buffer: TrainingUpdate[] | null = null;
 
-  constructor(api: StudioApi, notices: Notices, clock: Clock = { now: () => Date.now() }) {
+  constructor(api: StudioApi, notices: Notices, clock: Clock = windowClock) {
     this.#api = api;
     this.#notices = notices;
     this.#clock = clock;
@@ -130,6 +142,7 @@ export class TrainingSession {
   }
 
   restore(snapshot: TrainingSnapshot): void {
+    this.#pendingLast = null;
     this.runId = snapshot.runId;
     this.request = snapshot.request;
     this.start = snapshot.start;
@@ -147,6 +160,13 @@ export class TrainingSession {
   }
 
   handle(update: TrainingUpdate): void {
+    if (update.type === 'progress') {
+      this.curves.addProgress(update);
+      if (this.#pendingLast === null) this.#clock.nextFrame(() => this.#showProgress());
+      this.#pendingLast = update;
+      return;
+    }
+    this.#showProgress();
     switch (update.type) {
       case 'state':
         this.#stateChanges++;
@@ -171,10 +191,6 @@ export class TrainingSession {
         this.result = null;
         this.checkpointStep = null;
         break;
-      case 'progress':
-        this.last = update;
-        this.curves.addProgress(update);
-        break;
       case 'epoch':
         this.epochs = [...this.epochs.filter((epoch) => epoch.epoch < update.epoch), update];
         this.curves.addEpoch(update);
@@ -186,6 +202,12 @@ export class TrainingSession {
         this.result = { runId: update.runId, testAccuracy: update.testAccuracy };
         break;
     }
+  }
+
+  #showProgress(): void {
+    if (this.#pendingLast === null) return;
+    this.last = this.#pendingLast;
+    this.#pendingLast = null;
   }
 
   startTraining(request: TrainingRequest): Promise<void> {

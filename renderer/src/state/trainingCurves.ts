@@ -9,8 +9,44 @@ import type { TrainingEvent } from '../lib/contract.ts';
 export type SeriesData = [number[], ...(number | null)[][]];
 
 export interface CurveSource {
+  /** How many points the curve holds. */
+  readonly length: number;
+  /** What to draw: every point, or for long curves a reduction that keeps the outline (see `downsample`). */
   data(): SeriesData;
   subscribe(listener: () => void): () => void;
+}
+
+/**
+ * Past this many points a curve is drawn reduced: a chart is about a thousand pixels wide, and
+ * drawing 50,000 points per redraw costs tens of milliseconds on a software canvas.
+ */
+export const MAX_DRAWN_POINTS = 4000;
+
+/**
+ * Keeps, in each of `buckets` consecutive slices, the points holding the lowest and the highest
+ * value of the first series (in x order), so spikes and the noise band survive. Other series are
+ * taken at the same points.
+ */
+export function downsample(columns: SeriesData, buckets: number): SeriesData {
+  const n = columns[0].length;
+  const series = columns[1];
+  const picked: number[] = [];
+  for (let b = 0; b < buckets; b++) {
+    const start = Math.floor((b * n) / buckets);
+    const end = Math.floor(((b + 1) * n) / buckets);
+    if (end <= start) continue;
+    let low = start;
+    let high = start;
+    for (let i = start + 1; i < end; i++) {
+      const value = series[i];
+      if (value === null) continue;
+      if (series[low] === null || value < (series[low] as number)) low = i;
+      if (series[high] === null || value > (series[high] as number)) high = i;
+    }
+    if (low === high) picked.push(low);
+    else picked.push(Math.min(low, high), Math.max(low, high));
+  }
+  return columns.map((column) => picked.map((i) => column[i])) as SeriesData;
 }
 
 /** TensorBoard-style smoothing: exponential moving average, debiased for the first points. */
@@ -46,7 +82,7 @@ class Curve implements CurveSource {
   }
 
   data(): SeriesData {
-    return this.columns;
+    return this.length > MAX_DRAWN_POINTS ? downsample(this.columns, MAX_DRAWN_POINTS / 2) : this.columns;
   }
 
   subscribe(listener: () => void): () => void {

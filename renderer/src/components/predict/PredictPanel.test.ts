@@ -1,0 +1,137 @@
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ImageUpload, PredictionItem } from '../../lib/contract.ts';
+import { Notices } from '../../state/notices.svelte.ts';
+import { Predictions } from '../../state/predictions.svelte.ts';
+import { contextCalls, FAKE_PNG } from '../../test/setup.ts';
+import { createFakeApi, MODEL } from '../../test/fakeApi.ts';
+import PredictPanel from './PredictPanel.svelte';
+
+const probabilities = (digit: number) => Array.from({ length: 10 }, (_, d) => (d === digit ? 0.91 : 0.01));
+
+/** Main's answer: files named bad* fail, the others read as the digit in their name. */
+function answer({ files }: { files: ImageUpload[] }): Promise<PredictionItem[]> {
+  return Promise.resolve(
+    files.map((file): PredictionItem =>
+      file.name.startsWith('bad')
+        ? { name: file.name, ok: false, error: `${file.name}: not a picture (the file is not PNG, JPEG, WebP, GIF or TIFF)`, code: 'unsupported' }
+        : { name: file.name, ok: true, digit: Number(file.name.match(/\d/)?.[0] ?? 0), confidence: 0.91, probabilities: probabilities(Number(file.name.match(/\d/)?.[0] ?? 0)), input: new Uint8Array(784).fill(200) },
+    ),
+  );
+}
+
+function setup() {
+  const api = createFakeApi({ predictImages: vi.fn(answer) });
+  const notices = new Notices();
+  const predictions = new Predictions(api, { create: (blob) => `blob:test/${(blob as File).name ?? 'drawing'}`, revoke: vi.fn() });
+  render(PredictPanel, { props: { predictions, model: MODEL, notices } });
+  return { api, predictions, notices };
+}
+
+const picture = (name: string) => new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47, name.length])], name, { type: 'image/png' });
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('PredictPanel', () => {
+  it('renders a result card per file: successes with digit, confidence and input, failures with their own error', async () => {
+    setup();
+    const input = screen.getByTestId('file-input') as HTMLInputElement;
+    await fireEvent.change(input, { target: { files: [picture('seven-7.png'), picture('bad.txt'), picture('three-3.png')] } });
+
+    await waitFor(() => expect(screen.getAllByTestId('prediction-ok')).toHaveLength(2));
+    const errors = screen.getAllByTestId('prediction-error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0].textContent).toContain('bad.txt: not a picture');
+
+    const seven = screen.getAllByTestId('prediction-ok')[0];
+    expect(within(seven).getByLabelText('Predicted digit').textContent).toBe('7');
+    expect(within(seven).getByTestId('confidence').textContent).toBe('91.0%');
+    expect(within(seven).getByRole('img', { name: 'Original picture seven-7.png' }).getAttribute('src')).toBe('blob:test/seven-7.png');
+    const modelInput = within(seven).getByRole('img', { name: 'What the model sees for seven-7.png' }).querySelector('canvas')!;
+    expect(contextCalls(modelInput).some((call) => call.method === 'putImageData')).toBe(true);
+    expect(within(seven).getByRole('list', { name: 'Most likely digits' }).children).toHaveLength(3);
+    expect(screen.getByText('2 of 3 read')).toBeTruthy();
+  });
+
+  it('sends many files in chunks of 16 and shows progress', async () => {
+    const { api, predictions } = setup();
+    const files = Array.from({ length: 40 }, (_, i) => ({ name: `digit-${i % 10}.png`, file: picture(`digit-${i % 10}.png`) }));
+    const done = predictions.predict(files);
+    expect(await screen.findByText(/Reading 0 of 40/)).toBeTruthy();
+    await done;
+    expect(api.predictImages.mock.calls.map(([payload]) => payload.files.length)).toEqual([16, 16, 8]);
+    expect(api.predictImages.mock.calls[0][0].files[0].bytes).toBeInstanceOf(Uint8Array);
+    await waitFor(() => expect(screen.getAllByTestId('prediction-ok')).toHaveLength(40));
+    expect(screen.queryByText(/Reading/)).toBeNull();
+  });
+
+  it('a failed request marks only its own files as failed', async () => {
+    const { api, predictions } = setup();
+    api.predictImages.mockImplementationOnce(() => Promise.reject(new Error('predictImages: lost the connection to the Digit Studio server')));
+    await predictions.predict(Array.from({ length: 20 }, (_, i) => ({ name: `digit-${i % 10}.png`, file: picture(`d${i}.png`) })));
+    await waitFor(() => expect(screen.getAllByTestId('prediction-error')).toHaveLength(16));
+    expect(screen.getAllByTestId('prediction-ok')).toHaveLength(4);
+    expect(screen.getAllByTestId('prediction-error')[0].textContent).toContain('lost the connection');
+  });
+
+  it('saves the results as a CSV file', async () => {
+    const { predictions } = setup();
+    await predictions.predict([
+      { name: 'seven-7.png', file: picture('seven-7.png') },
+      { name: 'bad.gif', file: picture('bad.gif') },
+    ]);
+    let saved: Blob | null = null;
+    const createObjectURL = vi.fn((blob: Blob) => {
+      saved = blob;
+      return 'blob:csv';
+    });
+    vi.stubGlobal('URL', Object.assign(URL, { createObjectURL, revokeObjectURL: vi.fn() }));
+    const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+      expect(this.download).toBe('digit-predictions.csv');
+      expect(this.href).toBe('blob:csv');
+    });
+    await fireEvent.click(screen.getByRole('button', { name: 'Save as CSV' }));
+    expect(click).toHaveBeenCalledTimes(1);
+    const text = new TextDecoder().decode(await (saved! as Blob).arrayBuffer());
+    const lines = text.split('\r\n');
+    expect(lines[0]).toBe('file,digit,confidence,p0,p1,p2,p3,p4,p5,p6,p7,p8,p9,error');
+    expect(lines[1]).toMatch(/^seven-7\.png,7,0\.9100,/);
+    expect(lines[2]).toMatch(/^bad\.gif,{13}"bad\.gif: not a picture/);
+    delete (URL as { createObjectURL?: unknown }).createObjectURL;
+    delete (URL as { revokeObjectURL?: unknown }).revokeObjectURL;
+  });
+
+  it('copies the results to the clipboard', async () => {
+    const { predictions, notices } = setup();
+    await predictions.predict([{ name: 'seven-7.png', file: picture('seven-7.png') }]);
+    const writeText = vi.fn(async () => {});
+    Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true });
+    await fireEvent.click(screen.getByRole('button', { name: 'Copy results' }));
+    await waitFor(() => expect(writeText).toHaveBeenCalledWith('file\tdigit\tconfidence\nseven-7.png\t7\t91.0%\n'));
+    expect(notices.items[0].text).toBe('Copied 1 result to the clipboard.');
+  });
+
+  it('sends a drawing as PNG bytes through predictImages', async () => {
+    const { api } = setup();
+    const canvas = screen.getByTestId('drawing-canvas') as HTMLCanvasElement;
+    const predict = screen.getByRole('button', { name: 'Predict drawing' }) as HTMLButtonElement;
+    expect(predict.disabled).toBe(true); // nothing drawn yet
+    await fireEvent.pointerDown(canvas, { clientX: 10, clientY: 10, button: 0, pointerId: 1 });
+    await fireEvent.pointerMove(canvas, { clientX: 60, clientY: 90, pointerId: 1 });
+    await fireEvent.pointerUp(canvas, { pointerId: 1 });
+    const strokes = contextCalls(canvas).filter((call) => call.method === 'stroke');
+    expect(strokes.length).toBeGreaterThanOrEqual(2);
+    expect(predict.disabled).toBe(false);
+
+    await fireEvent.click(predict);
+    await waitFor(() => expect(api.predictImages).toHaveBeenCalledTimes(1));
+    const [{ files }] = api.predictImages.mock.calls[0];
+    expect(files).toHaveLength(1);
+    expect(files[0].name).toBe('drawing 1.png');
+    expect(Array.from(files[0].bytes)).toEqual(Array.from(FAKE_PNG));
+    await waitFor(() => expect(screen.getAllByTestId('prediction-ok')).toHaveLength(1));
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Clear drawing' }));
+    expect(predict.disabled).toBe(true);
+  });
+});
