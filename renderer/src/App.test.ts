@@ -26,7 +26,14 @@ describe('App', () => {
     const api = createFakeApi({ getCurrentModel: vi.fn(async () => MODEL) });
     render(App, { props: { api } });
     const backend = await screen.findByText('WebAssembly');
-    expect(backend.closest('summary')?.getAttribute('title')).toBe(APP_INFO.backend.reason);
+    const summary = backend.closest('summary')!;
+    expect(summary.getAttribute('title')).toBe(APP_INFO.backend.reason);
+    const details = summary.closest('details')!;
+    await fireEvent.click(summary);
+    expect(details.open).toBe(true);
+    expect(within(details).getByText(APP_INFO.backend.reason)).toBeTruthy();
+    await fireEvent.keyDown(details, { key: 'Escape' });
+    expect(details.open).toBe(false);
     expect(await screen.findByText('98.10% test', { exact: false })).toBeTruthy();
     expect(screen.getByRole('button', { name: 'Export model' })).toBeTruthy();
 

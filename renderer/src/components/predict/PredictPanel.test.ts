@@ -111,6 +111,26 @@ describe('PredictPanel', () => {
     expect(notices.items[0].text).toBe('Copied 1 result to the clipboard.');
   });
 
+  it('falls back to the copy command when the Clipboard API is refused, and says so when both fail', async () => {
+    const { predictions, notices } = setup();
+    await predictions.predict([{ name: 'seven-7.png', file: picture('seven-7.png') }]);
+    const refused = Object.assign(new Error('Write permission denied.'), { name: 'NotAllowedError' });
+    Object.defineProperty(navigator, 'clipboard', { value: { writeText: vi.fn(async () => Promise.reject(refused)) }, configurable: true });
+    let copied = '';
+    const execCommand = vi.fn((command: string) => {
+      copied = (document.activeElement as HTMLTextAreaElement).value;
+      return command === 'copy';
+    });
+    Object.defineProperty(document, 'execCommand', { value: execCommand, configurable: true });
+    await fireEvent.click(screen.getByRole('button', { name: 'Copy results' }));
+    await waitFor(() => expect(notices.items.at(-1)?.text).toBe('Copied 1 result to the clipboard.'));
+    expect(copied).toBe('file\tdigit\tconfidence\nseven-7.png\t7\t91.0%\n');
+
+    execCommand.mockReturnValue(false);
+    await fireEvent.click(screen.getByRole('button', { name: 'Copy results' }));
+    await waitFor(() => expect(notices.items.at(-1)?.text).toBe('Could not copy to the clipboard: Write permission denied.'));
+  });
+
   it('sends a drawing as PNG bytes through predictImages', async () => {
     const { api } = setup();
     const canvas = screen.getByTestId('drawing-canvas') as HTMLCanvasElement;
