@@ -7,6 +7,7 @@
  * (a) N MNIST test digits rendered as photos under four conditions: filling the frame (like the
  *     seed tutorial's own example pictures), varied (size, position, resolution, paper, blur,
  *     noise, JPEG), light ink on a dark board, and a fine pen;
+ *     Also MNIST's own test images as PNG files, as an in-distribution check;
  * (b) the digits 0-9 typeset in every font fontconfig knows, at three sizes, normal and bold.
  * Every picture goes through both pipelines, and the model's accuracy is reported for each.
  */
@@ -17,7 +18,7 @@ import { IMAGE_SIZE, PIXELS } from '../main/ml/dataset.ts';
 import { loadMnist } from '../main/ml/mnist.ts';
 import { loadModelFolder } from '../main/ml/modelFolder.ts';
 import { type PreprocessMode, preprocessImage } from '../main/ml/preprocess.ts';
-import { listFontFamilies, type Paper, type PhotoOptions, randomSource, renderMnistDigitPhoto, renderTypesetDigit } from '../main/ml/testImages.ts';
+import { encodePixels, listFontFamilies, type Paper, type PhotoOptions, randomSource, renderMnistDigitPhoto, renderTypesetDigit } from '../main/ml/testImages.ts';
 
 const MODES: PreprocessMode[] = ['seed', 'mnist'];
 const DEFAULT_COUNT = 200;
@@ -141,6 +142,12 @@ async function main(): Promise<void> {
     pixels: mnist.test.images.subarray(i * PIXELS, (i + 1) * PIXELS),
     label: mnist.test.labels[i],
   }));
+  {
+    // In-distribution check: MNIST's own test images as 28x28 PNG files (light ink on black).
+    const samples: Sample[] = [];
+    for (const digit of digits) samples.push({ picture: await encodePixels(digit.pixels, IMAGE_SIZE, IMAGE_SIZE, 1), label: digit.label });
+    results.push(await measure(model, 'mnist-itself', "MNIST test images saved as PNG (the seed's app inverts them: it expects dark ink)", samples));
+  }
   const photoGroups = [
     ['photo-frame', 'MNIST digits as photos, written large in the middle (like the seed tutorial\'s own pictures)', 'frame'],
     ['photo-varied', 'MNIST digits as photos: varied size, position, resolution, paper, blur, noise, JPEG', 'varied'],

@@ -92,6 +92,8 @@ const MIN_INK_CONTRAST = 24;
  */
 const MIN_STROKE_WIDTH = 1.3;
 const TARGET_STROKE_WIDTH = 1.9;
+/** Pictures at least this big (shorter side, working pixels) are smoothed before thresholding. */
+const SMOOTH_MIN_SIDE = 96;
 /** Polarity looks at the darkest and lightest 0.05% of the picture (a small digit may be 0.1% of it). */
 const TAIL_FRACTION = 0.0005;
 /** The ink threshold stays this many noise deviations above the background. */
@@ -722,6 +724,10 @@ function flattenToGrey(data: Buffer, count: number, notes: string[]): Float32Arr
 function percentile(histogram: Float64Array, fraction: number): number {
   let total = 0;
   for (let v = 0; v < 256; v++) total += histogram[v];
+  if (fraction >= 1) {
+    for (let v = 255; v > 0; v--) if (histogram[v] > 0) return v;
+    return 0;
+  }
   let seen = 0;
   for (let v = 0; v < 256; v++) {
     seen += histogram[v];
@@ -754,9 +760,14 @@ function hasLightBackground(grey: Float32Array, width: number, height: number): 
   }
   const paper = percentile(border, 0.5);
   const all = histogramOf(grey);
-  const darkest = paper - percentile(all, TAIL_FRACTION);
-  const lightest = percentile(all, 1 - TAIL_FRACTION) - paper;
-  return { light: darkest >= lightest, contrast: Math.max(darkest, lightest) };
+  const extents = (fraction: number) => {
+    const darkest = paper - percentile(all, fraction);
+    const lightest = percentile(all, 1 - fraction) - paper;
+    return { light: darkest >= lightest, contrast: Math.max(darkest, lightest) };
+  };
+  const tails = extents(TAIL_FRACTION);
+  // Very little ink (a fine pen, far away): judge by the extremes themselves.
+  return tails.contrast >= MIN_INK_CONTRAST ? tails : extents(0);
 }
 
 async function analyseInk(image: LoadedImage): Promise<InkAnalysis> {
@@ -807,8 +818,10 @@ async function analyseInk(image: LoadedImage): Promise<InkAnalysis> {
 
   // Threshold: Otsu's, but never inside the background's noise (Otsu splits the noise when the
   // ink is a tiny part of the picture).
-  const smooth = boxBlur3(flat, width, height);
-  const noise = robustSpread(smooth);
+  // Small pictures (an MNIST-sized image) have no sensor noise worth smoothing, and blurring
+  // them would smear their strokes.
+  const smooth = Math.min(width, height) >= SMOOTH_MIN_SIDE ? boxBlur3(flat, width, height) : flat;
+  const noise = robustSpread(smooth, isBackground);
   const noiseFloor = noise.median + Math.max(NOISE_SIGMAS * noise.sigma, 2);
   const threshold = Math.max(otsuThreshold(histogramOf(smooth)), Math.ceil(noiseFloor));
   let inkSum = 0;
