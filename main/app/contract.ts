@@ -9,9 +9,7 @@
  * Byte arrays travel as Uint8Array (structured clone in Electron; the WebSocket transport
  * encodes them).
  */
-import type { BackendName } from '../ml/backend.ts';
-import type { PresetName } from '../ml/models.ts';
-import type { TrainingEvent } from '../ml/trainer.ts';
+import type { BackendName, PresetName, TrainingEvent } from '../ml/types.ts';
 
 export type { BackendName, PresetName, TrainingEvent };
 

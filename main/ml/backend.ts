@@ -6,8 +6,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import type { BackendName } from './types.ts';
 
-export type BackendName = 'native' | 'wasm' | 'cpu';
+export type { BackendName };
 
 export const BACKEND_NAMES: readonly BackendName[] = ['native', 'wasm', 'cpu'];
 

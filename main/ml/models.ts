@@ -5,8 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CLASSES, IMAGE_SIZE } from './dataset.ts';
+import type { PresetName } from './types.ts';
 
-export type PresetName = 'seed' | 'cnn' | 'fast';
+export type { PresetName };
 export type OptimizerName = 'sgd' | 'adam';
 
 export interface TrainingRecipe {

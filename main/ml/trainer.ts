@@ -13,6 +13,7 @@ import { CLASSES, IMAGE_SIZE, PIXELS, type ImageSet, type MnistSplits } from './
 import { evaluateModel } from './evaluate.ts';
 import { PRESETS, createModel, kernelsOf, logitsOf, type PresetName, type TrainingRecipe } from './models.ts';
 import { learningRateAt, movingAverageDecayAt } from './schedule.ts';
+import type { TrainingEvent } from './types.ts';
 
 export interface TrainingOptions {
   preset: PresetName;
@@ -33,21 +34,7 @@ export interface TrainingOptions {
   seed?: number;
 }
 
-export type TrainingEvent =
-  | {
-      type: 'start';
-      preset: PresetName;
-      startStep: number;
-      totalSteps: number;
-      stepsPerEpoch: number;
-      batchSize: number;
-      trainCount: number;
-      validationCount: number;
-      resumed: boolean;
-    }
-  | { type: 'progress'; step: number; epoch: number; loss: number; learningRate: number; samplesPerSecond: number }
-  | { type: 'epoch'; epoch: number; step: number; validationAccuracy: number; validationLoss: number; seconds: number }
-  | { type: 'checkpoint'; step: number };
+export type { TrainingEvent };
 
 export interface TrainingHooks {
   onEvent?: (event: TrainingEvent) => void;
