@@ -245,6 +245,25 @@ describe('the MNIST pipeline', () => {
     expect(prepared.notes.join('\n')).toMatch(/ignored 4 specks/);
   });
 
+  it('ignores a dark band along the edge, such as the table beside the paper', async () => {
+    const width = 400;
+    const height = 300;
+    const photo = await renderMnistDigitPhoto(digits[3], { width, height, scale: 6, offsetX: 40 });
+    const { data } = await sharp(photo).raw().toBuffer({ resolveWithObject: true });
+    for (let y = 0; y < height; y++) for (let x = 0; x < 30 + (y >> 4); x++) data.fill(45, (y * width + x) * 3, (y * width + x) * 3 + 3);
+    const prepared = await preprocessImage(await encodePixels(data, width, height, 3));
+    const clean = await preprocessImage(photo);
+    expect(prepared.region).toEqual(clean.region);
+    expect(prepared.notes.join('\n')).toMatch(/ignored 1 dark band along the picture's edge/);
+    // A digit that merely touches the edge is kept whole.
+    const cropped = await renderMnistDigitPhoto(digits[3], { width: 110, height: 110, scale: 6 });
+    const touching = await preprocessImage(cropped);
+    expect(touching.region!.y).toBe(0);
+    expect(touching.region!.height).toBe(110);
+    expect(touching.notes.join('\n')).not.toMatch(/dark band/);
+    expect(shiftedCorrelation(touching.pixels, digits[3])).toBeGreaterThan(0.85);
+  });
+
   it('composites a transparent PNG whose strokes live only in alpha (RGB black everywhere)', async () => {
     const size = 112;
     const enlarged = await sharp(Buffer.from(digits[6]), { raw: { width: IMAGE_SIZE, height: IMAGE_SIZE, channels: 1 } })

@@ -92,6 +92,8 @@ const MIN_INK_CONTRAST = 24;
  */
 const MIN_STROKE_WIDTH = 1.3;
 const TARGET_STROKE_WIDTH = 1.9;
+/** A component covering this fraction of the shorter side's length of the edge is a band, not ink. */
+const EDGE_BAND_FRACTION = 0.25;
 /** Pictures at least this big (shorter side, working pixels) are smoothed before thresholding. */
 const SMOOTH_MIN_SIDE = 96;
 /** Polarity looks at the darkest and lightest 0.05% of the picture (a small digit may be 0.1% of it). */
@@ -840,13 +842,24 @@ async function analyseInk(image: LoadedImage): Promise<InkAnalysis> {
   const mask = new Uint8Array(count);
   for (let i = 0; i < count; i++) mask[i] = smooth[i] > classes.threshold ? 1 : 0;
   const components = connectedComponents(mask, width, height);
+  // A dark band along the edge (the table beside the paper, a shadow) is not writing: a digit
+  // touching the edge crosses it with a few strokes, a band runs along it. Drop such bands when
+  // something else is left.
+  const contact = edgeContact(components.labels, width, height, components.areas.length);
+  const bands = new Set<number>();
+  for (let id = 0; id < components.areas.length; id++) {
+    if (contact[id] >= EDGE_BAND_FRACTION * Math.min(width, height)) bands.add(id);
+  }
+  const candidates = [...components.areas.keys()].filter((id) => !bands.has(id));
+  if (candidates.length === 0) bands.clear();
   let largest = 0;
-  for (const area of components.areas) largest = Math.max(largest, area);
+  for (let id = 0; id < components.areas.length; id++) if (!bands.has(id)) largest = Math.max(largest, components.areas[id]);
   const kept: number[] = [];
   for (let id = 0; id < components.areas.length; id++) {
-    if (components.areas[id] >= Math.max(2, SPECK_FRACTION * largest)) kept.push(id);
+    if (!bands.has(id) && components.areas[id] >= Math.max(2, SPECK_FRACTION * largest)) kept.push(id);
   }
-  const dropped = components.areas.length - kept.length;
+  const dropped = components.areas.length - kept.length - bands.size;
+  if (bands.size > 0) notes.push(`ignored ${bands.size} dark band${bands.size === 1 ? '' : 's'} along the picture's edge`);
   if (dropped > 0) notes.push(`ignored ${dropped} speck${dropped === 1 ? '' : 's'}`);
   if (kept.length === 0) throw new ImageError('no-ink', image.name, 'no ink found: the picture looks empty');
 
@@ -916,6 +929,23 @@ function normaliseDigit(analysis: InkAnalysis, ids: number[]): { pixels: Float32
     region,
     note: `ink box ${region.width}x${region.height} at (${region.x}, ${region.y}) scaled to ${pw}x${ph}${thickened}, centred by mass`,
   };
+}
+
+/** How many edge pixels of the picture each component covers. */
+function edgeContact(labels: Int32Array, width: number, height: number, count: number): Uint32Array {
+  const contact = new Uint32Array(count);
+  const touch = (i: number) => {
+    if (labels[i] >= 0) contact[labels[i]]++;
+  };
+  for (let x = 0; x < width; x++) {
+    touch(x);
+    if (height > 1) touch((height - 1) * width + x);
+  }
+  for (let y = 1; y < height - 1; y++) {
+    touch(y * width);
+    if (width > 1) touch(y * width + width - 1);
+  }
+  return contact;
 }
 
 /**
