@@ -127,6 +127,9 @@ describe('convolution gradients', () => {
     }
   }
   cases.push({ x: [2, 10, 10, 2], filter: [3, 3, 2, 3], stride: 3, pad: 'valid' });
+  // Batches big enough that the filter gradient is summed over several row chunks.
+  cases.push({ x: [40, 30, 30, 2], filter: [3, 3, 2, 3], stride: 1, pad: 'valid' });
+  cases.push({ x: [100, 25, 25, 3], filter: [5, 5, 3, 2], stride: 2, pad: 'same' });
 
   it.each(cases)('x $x filter $filter stride $stride $pad: dx and dW match cpu', async ({ x, filter, stride, pad }) => {
     const { cpu, wasm } = await onBothBackends(() => {
@@ -184,6 +187,53 @@ describe('MaxPoolGrad', () => {
   });
 });
 
+describe('reductions, tiling and copies', () => {
+  const reductions: { shape: number[]; axis: number | number[]; keepDims: boolean }[] = [
+    { shape: [20, 7, 7, 5], axis: [0, 1, 2], keepDims: false }, // bias gradient: leading axes
+    { shape: [20, 7, 7, 5], axis: [2, 0, 1], keepDims: true },
+    { shape: [300, 3], axis: 0, keepDims: false },
+    { shape: [4, 5, 6], axis: [1], keepDims: false }, // not leading: the backend's kernel
+    { shape: [4, 5, 6], axis: [0, 2], keepDims: true },
+    { shape: [4, 5, 6], axis: [0, 1, 2], keepDims: false },
+  ];
+  it.each(reductions)('sum and mean of $shape over $axis (keepDims $keepDims) match cpu', async ({ shape, axis, keepDims }) => {
+    const { cpu, wasm } = await onBothBackends(() => {
+      const x = randomTensor(shape, 51);
+      return [tf.sum(x, axis, keepDims), tf.mean(x, axis, keepDims)];
+    });
+    expectClose(cpu, wasm, 'sum/mean');
+  });
+
+  const tiles: { shape: number[]; reps: number[] }[] = [
+    { shape: [1, 1, 1, 5], reps: [3, 4, 2, 1] }, // batch norm's gradient
+    { shape: [2, 3], reps: [2, 3] },
+    { shape: [3], reps: [4] },
+    { shape: [2, 1, 3], reps: [1, 5, 2] },
+  ];
+  it.each(tiles)('tile $shape by $reps matches cpu for float32, int32 and bool', async ({ shape, reps }) => {
+    const { cpu, wasm } = await onBothBackends(() => {
+      const x = randomTensor(shape, 52);
+      return [
+        tf.tile(x, reps),
+        tf.tile(x.mul(100).cast('int32'), reps).cast('float32'),
+        tf.tile(x.greater(0), reps).cast('float32'),
+      ];
+    });
+    expectClose(cpu, wasm, 'tile');
+  });
+
+  it('a clone outlives the tensor it was cloned from (shared data is reference counted)', async () => {
+    await tf.setBackend('wasm');
+    const original = tf.tensor([1, 2, 3]);
+    const copy = tf.clone(original);
+    const sameType = original.cast('float32');
+    original.dispose();
+    expect(Array.from(copy.dataSync())).toEqual([1, 2, 3]);
+    expect(Array.from(sameType.dataSync())).toEqual([1, 2, 3]);
+    tf.dispose([copy, sameType]);
+  });
+});
+
 describe('a small model trains the same way on wasm as on cpu', () => {
   it('gradients of a CNN loss (conv, relu, max-pool, dense) agree', async () => {
     const { cpu, wasm } = await onBothBackends(() => {
@@ -207,6 +257,29 @@ describe('a small model trains the same way on wasm as on cpu', () => {
       return [value, ...grads];
     });
     expectClose(cpu, wasm, 'CNN loss and gradients');
+  });
+
+  it('gradients through batch normalisation and seeded dropout agree', async () => {
+    const { cpu, wasm } = await onBothBackends(() => {
+      const images = randomTensor([6, 10, 10, 2], 61) as tf.Tensor4D;
+      const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 5], 'int32'), 10);
+      const vars = [
+        randomTensor([3, 3, 2, 5], 62).mul(0.4),
+        randomTensor([5], 63).add(1),
+        randomTensor([5], 64).mul(0.1),
+        randomTensor([4 * 4 * 5, 10], 65).mul(0.2),
+      ];
+      const { value, grads } = tf.valueAndGrads((w: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, dense: tf.Tensor) => {
+        const conv = tf.conv2d(images, w as tf.Tensor4D, 1, 'valid'); // [6, 8, 8, 5]
+        const { mean, variance } = tf.moments(conv, [0, 1, 2]);
+        const normed = tf.batchNorm(conv, mean, variance, beta, gamma, 1e-3);
+        const pooled = tf.maxPool(tf.relu(normed) as tf.Tensor4D, 2, 2, 'valid'); // [6, 4, 4, 5]
+        const dropped = tf.dropout(pooled, 0.25, undefined, 7);
+        return tf.losses.softmaxCrossEntropy(labels, dropped.reshape([6, 4 * 4 * 5]).matMul(dense)) as tf.Scalar;
+      })(vars);
+      return [value, ...grads];
+    });
+    expectClose(cpu, wasm, 'batch-norm + dropout loss and gradients');
   });
 
   it('gradients of the seed MLP loss (784-500-10 shape, smaller batch) agree', async () => {

@@ -212,42 +212,109 @@ function conv2d(
 }
 
 /**
+ * Contraction length (output rows x OW x B) per partial product of the filter gradient. XNNPACK's
+ * GEMM does not split a long contraction, so one product over the whole batch streams its packed
+ * operand from memory for every block of rows; about 10k keeps it in cache (measured ~1.5x).
+ */
+const FILTER_GRAD_CHUNK = 10_000;
+
+/**
  * Conv2DBackpropFilter: x [B, H, W, Ci], dy [B, OH, OW, Co] -> dW [KH, KW, Ci, Co].
- * dW[kh, kw, ci, co] = sum over b, oh, ow of x[b, oh*s + kh - padTop, ow*s + kw - padLeft, ci] *
- * dy[b, oh, ow, co], which is itself a convolution: input x as [Ci, H, W, B] (batch in the
- * channel slot), filter dy as [OH, OW, B, Co] dilated by the stride, output [Ci, KH, KW, Co].
+ * dW[kh, kw, ci, co] = sum over (oh, ow, b) of x[b, oh*s + kh - padTop, ow*s + kw - padLeft, ci] *
+ * dy[b, oh, ow, co]: one matrix product patches [KH*KW*Ci, (oh, ow, b)] x dy as [(oh, ow, b), Co].
+ * With x transposed to [Ci, H, W, B], each patch row is a run of whole (w, b) blocks, so building
+ * it is plain copying; the product is computed a few output rows at a time and summed.
  */
 function conv2DBackpropFilter({ inputs, backend, attrs }: WasmKernelArgs): TensorInfo {
   const { x, dy } = inputs;
   const { filterShape } = attrs as unknown as { filterShape: number[] };
   const info = convInfoFor('Conv2DBackpropFilter', x.shape, filterShape, attrs as unknown as ConvGradAttrs);
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
-  const { filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
-  // Padding that makes the output exactly filterHeight x filterWidth; rows and columns of x no
-  // window reaches give a negative bottom/right pad: crop them.
-  const top = padInfo.top;
-  const left = padInfo.left;
-  let bottom = filterHeight + (outHeight - 1) * strideHeight - inHeight - top;
-  let right = filterWidth + (outWidth - 1) * strideWidth - inWidth - left;
+  const { batchSize: batch, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { filterHeight, filterWidth } = info;
+  const patchRows = filterHeight * filterWidth * inChannels;
+  const rowLength = outWidth * batch; // one output row of one patch row
 
-  const xT = callWasm('Transpose', backend, { x: alias(x, [batchSize, inHeight * inWidth, inChannels]) }, { perm: [2, 1, 0] });
-  let input = alias(xT, [inChannels, inHeight, inWidth, batchSize]);
-  let cropped: TensorInfo | null = null;
-  if (bottom < 0 || right < 0) {
-    const size = [inChannels, inHeight + Math.min(bottom, 0), inWidth + Math.min(right, 0), batchSize];
-    cropped = callWasm('Slice', backend, { x: input }, { begin: [0, 0, 0, 0], size });
-    input = cropped;
-    bottom = Math.max(bottom, 0);
-    right = Math.max(right, 0);
+  const xT = callWasm('Transpose', backend, { x: alias(x, [batch, inHeight * inWidth, inChannels]) }, { perm: [2, 1, 0] });
+  const dyT = callWasm('Transpose', backend, { x: alias(dy, [batch, outHeight * outWidth, outChannels]) }, { perm: [1, 0, 2] });
+  const rowsPerChunk = Math.max(1, Math.floor(FILTER_GRAD_CHUNK / rowLength));
+  const whole = rowsPerChunk >= outHeight;
+  const dW = whole ? null : backend.makeOutput([patchRows, outChannels], 'float32');
+  if (dW) floats(backend, dW).fill(0);
+  let result: TensorInfo | null = null;
+  for (let firstRow = 0; firstRow < outHeight; firstRow += rowsPerChunk) {
+    const rows = Math.min(rowsPerChunk, outHeight - firstRow);
+    const length = rows * rowLength;
+    const patches = backend.makeOutput([1, patchRows, length], 'float32');
+    let dyChunk = alias(dyT, [1, length, outChannels]);
+    if (!whole) {
+      dyChunk = backend.makeOutput([1, length, outChannels], 'float32');
+      const offset = firstRow * rowLength * outChannels;
+      floats(backend, dyChunk).set(floats(backend, dyT).subarray(offset, offset + length * outChannels));
+    }
+    fillPatches(floats(backend, xT), floats(backend, patches), info, firstRow, rows);
+    const product = callWasm('BatchMatMul', backend, { a: patches, b: dyChunk }, { transposeA: false, transposeB: false });
+    release(backend, patches);
+    if (!whole) release(backend, dyChunk);
+    if (dW) {
+      const total = floats(backend, dW);
+      const part = floats(backend, product);
+      for (let i = 0; i < total.length; i++) total[i] += part[i];
+      release(backend, product);
+    } else {
+      result = product;
+    }
   }
-  const dyT = callWasm('Transpose', backend, { x: alias(dy, [batchSize, outHeight * outWidth, outChannels]) }, { perm: [1, 0, 2] });
-  const dyFilter = alias(dyT, [outHeight, outWidth, batchSize, outChannels]);
-  const dWT = conv2d(backend, input, dyFilter, [top, bottom, left, right], [strideHeight, strideWidth]);
   release(backend, xT, dyT);
-  if (cropped) release(backend, cropped);
-  const dW = callWasm('Transpose', backend, { x: alias(dWT, [inChannels, filterHeight * filterWidth, outChannels]) }, { perm: [1, 0, 2] });
-  release(backend, dWT);
-  return alias(dW, [filterHeight, filterWidth, inChannels, outChannels]);
+  const out = dW ?? result;
+  if (!out) throw new Error('wasmKernels.ts: Conv2DBackpropFilter got an empty dy');
+  return alias(out, [filterHeight, filterWidth, inChannels, outChannels]);
+}
+
+/**
+ * Writes patches [KH*KW*Ci, rows*OW*B] for output rows [firstRow, firstRow + rows) from
+ * xT [Ci, H, W, B]; positions in the padding are zero.
+ */
+function fillPatches(
+  xT: Float32Array,
+  patches: Float32Array,
+  info: tf.backend_util.Conv2DInfo,
+  firstRow: number,
+  rows: number,
+): void {
+  const { batchSize: batch, inHeight, inWidth, inChannels, outWidth, filterHeight, filterWidth } = info;
+  const { strideHeight, strideWidth, padInfo } = info;
+  const rowLength = outWidth * batch;
+  const length = rows * rowLength;
+  for (let kh = 0; kh < filterHeight; kh++) {
+    for (let kw = 0; kw < filterWidth; kw++) {
+      // Output columns whose input column (ow*s + kw - padLeft) lies inside x.
+      const firstCol = Math.max(0, Math.ceil((padInfo.left - kw) / strideWidth));
+      const endCol = Math.min(outWidth, Math.floor((inWidth - 1 + padInfo.left - kw) / strideWidth) + 1);
+      for (let ci = 0; ci < inChannels; ci++) {
+        const patchRow = ((kh * filterWidth + kw) * inChannels + ci) * length;
+        for (let r = 0; r < rows; r++) {
+          const dst = patchRow + r * rowLength;
+          const inRow = (firstRow + r) * strideHeight + kh - padInfo.top;
+          if (inRow < 0 || inRow >= inHeight || endCol <= firstCol) {
+            patches.fill(0, dst, dst + rowLength);
+            continue;
+          }
+          patches.fill(0, dst, dst + firstCol * batch);
+          patches.fill(0, dst + Math.max(endCol, firstCol) * batch, dst + rowLength);
+          const srcRow = (ci * inHeight + inRow) * inWidth;
+          if (strideWidth === 1) {
+            const from = (srcRow + firstCol + kw - padInfo.left) * batch;
+            patches.set(xT.subarray(from, from + (endCol - firstCol) * batch), dst + firstCol * batch);
+          } else {
+            for (let ow = firstCol; ow < endCol; ow++) {
+              const from = (srcRow + ow * strideWidth + kw - padInfo.left) * batch;
+              patches.set(xT.subarray(from, from + batch), dst + ow * batch);
+            }
+          }
+        }
+      }
+    }
+  }
 }
 
 /**
@@ -396,6 +463,108 @@ function maxPoolGrad({ inputs, backend, attrs }: WasmKernelArgs): TensorInfo {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Copies the backend makes for nothing
+
+/**
+ * Identity (which tfjs runs to keep every tensor a gradient needs) copies the whole tensor on
+ * wasm; tensors are immutable, so share the data as the cpu backend and Reshape do.
+ */
+function identity({ inputs, backend }: WasmKernelArgs): TensorInfo {
+  const { x } = inputs;
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+/** Cast to the dtype a tensor already has (relu's gradient does it): share, do not copy. */
+function cast(args: WasmKernelArgs): TensorInfo {
+  const { x } = args.inputs;
+  return x.dtype === (args.attrs.dtype as string) ? identity(args) : callWasm('Cast', args.backend, args.inputs, args.attrs);
+}
+
+/** Rows summed per float32 partial before it is added to the float64 total. */
+const SUM_BLOCK_ROWS = 64;
+
+/**
+ * Sum (or Mean) over leading axes, e.g. a bias gradient: dy [B, H, W, C] summed over (B, H, W)
+ * -> [C], or batch-norm moments. The backend transposes the whole input before reducing; column
+ * sums read it once. Any other reduction goes to the backend's kernel.
+ */
+function reduceLeading(kernel: 'Sum' | 'Mean', { inputs, backend, attrs }: WasmKernelArgs): TensorInfo {
+  const { x } = inputs;
+  const { axis, keepDims } = attrs as unknown as { axis: number | number[]; keepDims: boolean };
+  const axes = tf.util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
+  const leading = axes.length > 0 && axes.length < x.shape.length && axes.every((a, i) => a === i);
+  if (x.dtype !== 'float32' || !leading) return callWasm(kernel, backend, inputs, attrs);
+  const kept = x.shape.slice(axes.length);
+  const rows = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
+  const cols = tf.util.sizeFromShape(kept);
+  const out = backend.makeOutput(keepDims ? [...axes.map(() => 1), ...kept] : kept, 'float32');
+  const src = floats(backend, x);
+  const total = new Float64Array(cols);
+  const partial = new Float32Array(cols);
+  for (let start = 0; start < rows; start += SUM_BLOCK_ROWS) {
+    partial.fill(0);
+    const end = Math.min(rows, start + SUM_BLOCK_ROWS);
+    for (let r = start; r < end; r++) {
+      const offset = r * cols;
+      for (let c = 0; c < cols; c++) partial[c] += src[offset + c];
+    }
+    for (let c = 0; c < cols; c++) total[c] += partial[c];
+  }
+  if (kernel === 'Mean') {
+    for (let c = 0; c < cols; c++) total[c] /= rows;
+  }
+  floats(backend, out).set(total);
+  return out;
+}
+
+/**
+ * Tile: x [d0, ..., dn] -> [d0*reps0, ..., dn*repsn] by block copies (the backend computes an
+ * index per element; batch norm's gradient tiles a [1, 1, 1, C] tensor to the full activation).
+ */
+function tile({ inputs, backend, attrs }: WasmKernelArgs): TensorInfo {
+  const { x } = inputs;
+  const { reps } = attrs as unknown as { reps: number[] };
+  if (x.dtype === 'string' || x.shape.length === 0) return callWasm('Tile', backend, inputs, attrs);
+  const shape = x.shape;
+  const rank = shape.length;
+  const outShape = shape.map((d, i) => d * reps[i]);
+  const out = backend.makeOutput(outShape, x.dtype);
+  if (tf.util.sizeFromShape(outShape) === 0) return out;
+  const src = backend.typedArrayFromHeap(x);
+  const dst = backend.typedArrayFromHeap(out);
+  const outStrides = [...tf.util.computeStrides(outShape), 1];
+  const last = shape[rank - 1];
+  // 1. Each input row, repeated along the last axis, at the first tile of the outer axes.
+  const rowCount = tf.util.sizeFromShape(shape.slice(0, -1));
+  for (let row = 0; row < rowCount; row++) {
+    let rest = row;
+    let base = 0;
+    for (let axis = rank - 2; axis >= 0; axis--) {
+      base += (rest % shape[axis]) * outStrides[axis];
+      rest = Math.floor(rest / shape[axis]);
+    }
+    const line = src.subarray(row * last, (row + 1) * last);
+    for (let r = 0; r < reps[rank - 1]; r++) dst.set(line, base + r * last);
+  }
+  // 2. Outward, axis by axis: copy the finished first tile of that axis reps-1 times after it.
+  for (let axis = rank - 2; axis >= 0; axis--) {
+    const block = shape[axis] * outStrides[axis];
+    const outerCount = tf.util.sizeFromShape(shape.slice(0, axis));
+    for (let outer = 0; outer < outerCount; outer++) {
+      let rest = outer;
+      let base = 0;
+      for (let a = axis - 1; a >= 0; a--) {
+        base += (rest % shape[a]) * outStrides[a];
+        rest = Math.floor(rest / shape[a]);
+      }
+      for (let r = 1; r < reps[axis]; r++) dst.copyWithin(base + r * block, base, base + block);
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Registration
 
 const OVERRIDES: Record<string, WasmKernel> = {
@@ -404,6 +573,11 @@ const OVERRIDES: Record<string, WasmKernel> = {
   Conv2DBackpropFilter: conv2DBackpropFilter,
   Conv2DBackpropInput: conv2DBackpropInput,
   MaxPoolGrad: maxPoolGrad,
+  Identity: identity,
+  Cast: cast,
+  Sum: (args) => reduceLeading('Sum', args),
+  Mean: (args) => reduceLeading('Mean', args),
+  Tile: tile,
 };
 
 /** Names of the wasm kernels this module replaces or adds. */
