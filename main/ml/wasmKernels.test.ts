@@ -222,6 +222,25 @@ describe('reductions, tiling and copies', () => {
     expectClose(cpu, wasm, 'tile');
   });
 
+  const slices: { shape: number[]; begin: number[]; size: number[] }[] = [
+    { shape: [50, 12], begin: [10, 0], size: [20, 12] }, // a batch of rows: one contiguous copy
+    { shape: [50, 12], begin: [3, 2], size: [5, -1] },
+    { shape: [6, 7, 8], begin: [1, 2, 3], size: [4, 3, 2] },
+    { shape: [3, 4, 5, 6], begin: [0, 1, 0, 2], size: [3, 2, 5, 3] },
+    { shape: [2, 3, 4, 5, 6], begin: [1, 0, 1, 2, 0], size: [1, 3, 2, 3, 6] },
+  ];
+  it.each(slices)('slice of $shape from $begin size $size matches cpu for float32, int32 and bool', async ({ shape, begin, size }) => {
+    const { cpu, wasm } = await onBothBackends(() => {
+      const x = randomTensor(shape, 53);
+      return [
+        tf.slice(x, begin, size),
+        tf.slice(x.mul(100).cast('int32'), begin, size).cast('float32'),
+        tf.slice(x.greater(0), begin, size).cast('float32'),
+      ];
+    });
+    expectClose(cpu, wasm, 'slice');
+  });
+
   it('a clone outlives the tensor it was cloned from (shared data is reference counted)', async () => {
     await tf.setBackend('wasm');
     const original = tf.tensor([1, 2, 3]);
