@@ -77,7 +77,7 @@ describe('BatchMatMul', () => {
     [[5, 7], [7, 3]],
     [[64, 33], [33, 40]],
     [[1, 200], [200, 1]],
-    [[3, 40, 50], [3, 50, 45]], // batched, big enough to split into single products
+    [[3, 50, 60], [3, 60, 45]], // batched, big enough to split into single products
     [[4, 3, 5], [4, 5, 2]], // batched, tiny: stays on the backend's loop
     [[3, 40, 50], [50, 45]], // b shared by every batch: folded into one tall product
     [[2, 3, 20, 30], [1, 1, 30, 10]],
@@ -142,6 +142,24 @@ describe('convolution gradients', () => {
       )([input, weights]);
     });
     expectClose(cpu, wasm, 'conv2d grads');
+  });
+
+  it('fused conv2d with bias (what tf.layers uses) has gradients that match cpu', async () => {
+    for (const activation of ['linear', 'relu'] as const) {
+      const { cpu, wasm } = await onBothBackends(() => {
+        const input = randomTensor([3, 9, 9, 2], 14) as tf.Tensor4D;
+        const weights = randomTensor([3, 3, 2, 5], 15) as tf.Tensor4D;
+        const bias = randomTensor([5], 16);
+        const upstream = randomTensor([3, 5, 5, 5], 17);
+        return tf.grads((a: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
+          tf.fused
+            .conv2d({ x: a as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 2, pad: 'same', bias: b, activation })
+            .mul(upstream)
+            .sum(),
+        )([input, weights, bias]);
+      });
+      expectClose(cpu, wasm, `fused conv2d (${activation}) grads`);
+    }
   });
 
   it('refuses NCHW data with a message naming the kernel', async () => {
