@@ -18,7 +18,8 @@ import { IMAGE_SIZE, PIXELS } from '../main/ml/dataset.ts';
 import { loadMnist } from '../main/ml/mnist.ts';
 import { loadModelFolder } from '../main/ml/modelFolder.ts';
 import { type PreprocessMode, preprocessImage } from '../main/ml/preprocess.ts';
-import { encodePixels, listFontFamilies, type Paper, type PhotoOptions, randomSource, renderMnistDigitPhoto, renderTypesetDigit } from '../main/ml/testImages.ts';
+import { encodePixels, listFontFamilies, type Paper, type PhotoOptions, renderMnistDigitPhoto, renderTypesetDigit } from '../main/ml/testImages.ts';
+import { seededRandom } from '../main/ml/random.ts';
 
 const MODES: PreprocessMode[] = ['seed', 'mnist'];
 const DEFAULT_COUNT = 200;
@@ -134,7 +135,7 @@ async function main(): Promise<void> {
   const backend = await selectBackend();
   const { model } = await loadModelFolder(values.model);
   const mnist = await loadMnist();
-  const random = randomSource(seed);
+  const random = seededRandom(seed);
   const started = performance.now();
   const results: GroupResult[] = [];
 

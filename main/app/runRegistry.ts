@@ -5,8 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { readableFolder } from '../ml/atomicFolder.ts';
-import { checkpointDir, type RunSettings } from '../ml/checkpoint.ts';
+import { readCheckpointInfo, type RunSettings } from '../ml/checkpoint.ts';
 import { isPresetName } from '../ml/models.ts';
 import type { RunSummary, TrainingEvent, TrainingRequest } from './contract.ts';
 import { RUN_ID_PATTERN } from './validation.ts';
@@ -14,21 +13,11 @@ import { RUN_ID_PATTERN } from './validation.ts';
 export const RUNS_FOLDER = 'runs';
 const RUN_RECORD = 'run.json';
 const HISTORY = 'history.json';
-/** The trainer's checkpoint manifest (main/ml/checkpoint.ts); read alone so listing never decodes tensors. */
-const CHECKPOINT_MANIFEST = 'checkpoint.json';
-const CHECKPOINT_FORMAT = 'digit-studio-checkpoint/1';
 
 export interface RunRecord {
   runId: string;
   request: TrainingRequest;
   createdAt: string;
-}
-
-export interface CheckpointInfo {
-  step: number;
-  totalSteps: number;
-  savedAt: string;
-  settings: RunSettings;
 }
 
 export interface RunHistory {
@@ -69,22 +58,6 @@ export async function writeRunRecord(runDir: string, record: RunRecord): Promise
 export async function readRunRecord(runDir: string): Promise<RunRecord | null> {
   const record = await readJson<RunRecord>(path.join(runDir, RUN_RECORD));
   return record && typeof record.runId === 'string' && record.request && isPresetName(record.request.preset) ? record : null;
-}
-
-/** The step and settings of a run's latest checkpoint, without loading its tensors; null when none. */
-export async function readCheckpointInfo(runDir: string): Promise<CheckpointInfo | null> {
-  const dir = await readableFolder(checkpointDir(runDir));
-  if (!dir) return null;
-  const manifest = await readJson<{ format?: string; step?: number; savedAt?: string; settings?: RunSettings }>(
-    path.join(dir, CHECKPOINT_MANIFEST),
-  );
-  if (!manifest || manifest.format !== CHECKPOINT_FORMAT || typeof manifest.step !== 'number' || !manifest.settings) return null;
-  return {
-    step: manifest.step,
-    totalSteps: manifest.settings.totalSteps,
-    savedAt: manifest.savedAt ?? new Date(0).toISOString(),
-    settings: manifest.settings,
-  };
 }
 
 /** The request that continues a run that has no run.json (e.g. one trained by `digits train`). */

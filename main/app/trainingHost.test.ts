@@ -6,7 +6,7 @@ import { loadModelFolder } from '../ml/modelFolder.ts';
 import type { ModelInfo, StudioErrorInfo, TrainingEvent, TrainingUpdate } from './contract.ts';
 import { fakeForker } from './fakeTrainer.ts';
 import { LossCurve } from './lossCurve.ts';
-import { readCheckpointInfo } from './runRegistry.ts';
+import { readCheckpointInfo } from '../ml/checkpoint.ts';
 import { createTrainingHost, type TrainingHostOptions } from './trainingHost.ts';
 
 let tmp: string;

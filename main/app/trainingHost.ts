@@ -25,12 +25,12 @@ import type {
   TrainingState,
   TrainingUpdate,
 } from './contract.ts';
+import { readCheckpointInfo } from '../ml/checkpoint.ts';
 import { StudioError } from './errors.ts';
 import { DEFAULT_MAX_LOSS_POINTS, LossCurve } from './lossCurve.ts';
 import {
   listRuns,
   newRunId,
-  readCheckpointInfo,
   readHistory,
   readRunRecord,
   requestFromSettings,

@@ -76,6 +76,32 @@ export async function saveCheckpoint(runDir: string, state: CheckpointState): Pr
   });
 }
 
+/** The step and settings of a run's latest checkpoint, read without decoding its tensors; null when none. */
+export interface CheckpointInfo {
+  step: number;
+  totalSteps: number;
+  savedAt: string;
+  settings: RunSettings;
+}
+
+export async function readCheckpointInfo(runDir: string): Promise<CheckpointInfo | null> {
+  const dir = await readableFolder(checkpointDir(runDir));
+  if (!dir) return null;
+  let manifest: Partial<Manifest>;
+  try {
+    manifest = JSON.parse(await fs.readFile(path.join(dir, MANIFEST), 'utf8')) as Partial<Manifest>;
+  } catch {
+    return null;
+  }
+  if (manifest.format !== FORMAT || typeof manifest.step !== 'number' || !manifest.settings) return null;
+  return {
+    step: manifest.step,
+    totalSteps: manifest.settings.totalSteps,
+    savedAt: manifest.savedAt ?? new Date(0).toISOString(),
+    settings: manifest.settings,
+  };
+}
+
 export class CheckpointError extends Error {
   override name = 'CheckpointError';
 }

@@ -6,24 +6,13 @@
 import { execFileSync } from 'node:child_process';
 import sharp from 'sharp';
 import { IMAGE_SIZE } from './dataset.ts';
+import { seededRandom } from './random.ts';
 
 export type PictureFormat = 'png' | 'jpeg' | 'webp' | 'gif' | 'tiff';
 export type Paper = 'white' | 'grey' | 'gradient';
 
 /** Fonts shipped by Debian's fonts-dejavu-core, which the tests rely on. */
 export const TEST_FONT = 'DejaVu Sans';
-
-/** A small deterministic random generator (mulberry32), uniform in [0, 1). */
-export function randomSource(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(random: () => number): number {
   const u = Math.max(1e-12, random());
@@ -112,7 +101,7 @@ export async function renderMnistDigitPhoto(pixels28: Uint8Array, options: Photo
   const height = options.height ?? 300;
   const scale = options.scale ?? 8;
   const frame = Math.max(1, Math.round(IMAGE_SIZE * scale));
-  const random = randomSource(options.seed ?? 1);
+  const random = seededRandom(options.seed ?? 1);
   const { data: enlarged, info } = await sharp(Buffer.from(pixels28), { raw: { width: IMAGE_SIZE, height: IMAGE_SIZE, channels: 1 } })
     .resize(frame, frame, { kernel: 'cubic', fit: 'fill' })
     .raw()

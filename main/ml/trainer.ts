@@ -12,6 +12,7 @@ import { loadCheckpoint, saveCheckpoint, type RunSettings } from './checkpoint.t
 import { CLASSES, IMAGE_SIZE, PIXELS, type ImageSet, type MnistSplits } from './dataset.ts';
 import { evaluateModel } from './evaluate.ts';
 import { PRESETS, createModel, kernelsOf, logitsOf, type PresetName, type TrainingRecipe } from './models.ts';
+import { seededRandom } from './random.ts';
 import { learningRateAt, movingAverageDecayAt } from './schedule.ts';
 import type { TrainingEvent } from './types.ts';
 
@@ -58,18 +59,6 @@ export interface TrainingResult {
 export const DEFAULT_CHECKPOINT_EVERY = 1000;
 const SPEED_WINDOW = 20;
 const YIELD_EVERY_MS = 50;
-
-/** A small, fast seeded generator (mulberry32): the shuffle order must be reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The order in which an epoch visits the training images (Fisher-Yates with a seeded generator). */
 export function epochOrder(count: number, seed: number, epoch: number): Uint32Array {
