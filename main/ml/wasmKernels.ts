@@ -61,6 +61,9 @@ function alias(info: TensorInfo, shape: number[]): TensorInfo {
   return { dataId: info.dataId, dtype: info.dtype, shape };
 }
 
+/** Dtypes whose data the wasm backend keeps as a plain typed array on its heap. */
+const HEAP_DTYPES: readonly string[] = ['float32', 'int32', 'bool'];
+
 function floats(backend: BackendWasm, info: TensorInfo): Float32Array {
   // Views die when the heap grows, so take them only after the last allocation.
   return backend.typedArrayFromHeap(info) as Float32Array;
@@ -485,7 +488,7 @@ function identity({ inputs, backend }: WasmKernelArgs): TensorInfo {
  */
 function slice({ inputs, backend, attrs }: WasmKernelArgs): TensorInfo {
   const { x } = inputs;
-  if (x.dtype === 'string') return callWasm('Slice', backend, inputs, attrs);
+  if (!HEAP_DTYPES.includes(x.dtype)) return callWasm('Slice', backend, inputs, attrs);
   const { begin, size } = attrs as unknown as { begin: number | number[]; size: number | number[] };
   const [start, extent] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
   const out = backend.makeOutput(extent, x.dtype);
@@ -567,7 +570,7 @@ function reduceLeading(kernel: 'Sum' | 'Mean', { inputs, backend, attrs }: WasmK
 function tile({ inputs, backend, attrs }: WasmKernelArgs): TensorInfo {
   const { x } = inputs;
   const { reps } = attrs as unknown as { reps: number[] };
-  if (x.dtype === 'string' || x.shape.length === 0) return callWasm('Tile', backend, inputs, attrs);
+  if (!HEAP_DTYPES.includes(x.dtype) || x.shape.length === 0) return callWasm('Tile', backend, inputs, attrs);
   const shape = x.shape;
   const rank = shape.length;
   const outShape = shape.map((d, i) => d * reps[i]);
