@@ -102,6 +102,12 @@ describe('digits train / test / export', () => {
     const plain = await digits('predict', '--model', path.join(run(), 'model'), good);
     expect(plain.code).toBe(0);
     expect(plain.stdout).toMatch(/seven\.png: \d \(\d+\.\d%\)/);
+    const number = await digits('predict', '--model', path.join(run(), 'model'), '--number', '--json', good, corrupt);
+    expect(number.code).toBe(1);
+    const rows = JSON.parse(number.stdout);
+    expect(rows[0].number).toMatch(/^\d$/);
+    expect(rows[0].digits).toHaveLength(1);
+    expect(rows[1].error).toMatch(/corrupt\.jpg/);
   });
 
   it("exports a run's latest checkpoint, refusing a non-empty folder unless --overwrite", async () => {

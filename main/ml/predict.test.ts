@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from './backend.ts';
 import { PIXELS, sliceImageSet, type MnistSplits } from './dataset.ts';
 import { loadMnist } from './mnist.ts';
-import { isFailure, predictImages, type DigitPrediction } from './predict.ts';
-import { renderMnistDigitPhoto } from './testImages.ts';
+import { isFailure, predictImages, predictNumbers, type DigitPrediction, type NumberPrediction } from './predict.ts';
+import { encodePixels, renderMnistDigitPhoto } from './testImages.ts';
 import { trainModel } from './trainer.ts';
 
 let data: MnistSplits;
@@ -66,5 +66,22 @@ describe('predictImages', () => {
     expect((results[0] as DigitPrediction).digit).toBe(data.test.labels[0]);
     expect(isFailure(results[1]) && results[1].error).toMatch(/broken\.png/);
     expect(isFailure(results[2]) && results[2].error).toMatch(/notes\.txt/);
+  });
+
+  it('reads a row of handwritten MNIST digits as a number', async () => {
+    // Four MNIST test digits side by side, dark ink on white paper, 10 pixels apart.
+    const picks = [0, 1, 2, 3];
+    const width = 28 * 4 + 3 * 10 + 20;
+    const height = 48;
+    const paper = new Uint8Array(width * height).fill(255);
+    picks.forEach((index, k) => {
+      const digit = data.test.images.subarray(index * PIXELS, (index + 1) * PIXELS);
+      for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) paper[(y + 10) * width + 10 + k * 38 + x] = 255 - digit[y * 28 + x];
+    });
+    const [row] = await predictNumbers(model, [{ name: 'row.png', bytes: await encodePixels(paper, width, height, 1) }]);
+    expect(isFailure(row)).toBe(false);
+    const expected = picks.map((i) => data.test.labels[i]).join('');
+    expect((row as NumberPrediction).number).toBe(expected);
+    expect((row as NumberPrediction).digits).toHaveLength(4);
   });
 });

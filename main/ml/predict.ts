@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { CLASSES, IMAGE_SIZE, PIXELS } from './dataset.ts';
-import { preprocessImage, preprocessToPreview, type PreprocessMode } from './preprocess.ts';
+import { preprocessImage, preprocessToPreview, segmentDigits, type PreparedImage, type PreprocessMode } from './preprocess.ts';
 
 /** A picture to read: a path on disk, or bytes with the name to report them under. */
 export type ImageSource = string | { name: string; bytes: Uint8Array };
@@ -65,6 +65,52 @@ async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Prom
   return results;
 }
 
+function errorOf(file: string, error: unknown): PredictionFailure {
+  const code = (error as { code?: unknown }).code;
+  return { file, error: (error as Error).message, code: typeof code === 'string' ? code : undefined };
+}
+
+interface PreparedFile {
+  file: string;
+  image: PreparedImage;
+}
+
+/** One prediction per prepared image, batched through the model. */
+function classifyPrepared(model: tf.LayersModel, items: PreparedFile[]): DigitPrediction[] {
+  const pixels = new Float32Array(items.length * PIXELS);
+  items.forEach(({ image }, i) => pixels.set(image.pixels, i * PIXELS));
+  return classify(model, pixels, items.length).map((probabilities, i) => {
+    const digit = probabilities.indexOf(Math.max(...probabilities));
+    const { file, image } = items[i];
+    return { file, digit, confidence: probabilities[digit], probabilities, input: preprocessToPreview(image) };
+  });
+}
+
+export interface NumberPrediction {
+  file: string;
+  /** The digits read left to right, e.g. "2026". */
+  number: string;
+  digits: DigitPrediction[];
+}
+
+/**
+ * Reads each picture as a row of digits (a year, a meter, a form field): segments it into single
+ * digits left to right and predicts each. Each file succeeds or fails on its own.
+ */
+export async function predictNumbers(model: tf.LayersModel, sources: ImageSource[]): Promise<(NumberPrediction | PredictionFailure)[]> {
+  return mapLimited(sources, DECODE_CONCURRENCY, async (source) => {
+    const file = sourceName(source);
+    try {
+      const input = typeof source === 'string' ? source : source.bytes;
+      const images = await segmentDigits(input, { fileName: path.basename(file) });
+      const digits = classifyPrepared(model, images.map((image) => ({ file, image })));
+      return { file, number: digits.map((d) => d.digit).join(''), digits };
+    } catch (error) {
+      return errorOf(file, error);
+    }
+  });
+}
+
 export async function predictImages(
   model: tf.LayersModel,
   sources: ImageSource[],
@@ -77,19 +123,10 @@ export async function predictImages(
       const image = await preprocessImage(input, { mode: options.mode, fileName: path.basename(file) });
       return { file, image };
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      return { file, error: (error as Error).message, code: typeof code === 'string' ? code : undefined };
+      return errorOf(file, error);
     }
   });
-  const good = prepared.filter((p) => 'image' in p);
-  const pixels = new Float32Array(good.length * PIXELS);
-  good.forEach((p, i) => pixels.set(p.image!.pixels, i * PIXELS));
-  const rows = classify(model, pixels, good.length);
-  let row = 0;
-  return prepared.map((p): PredictionResult => {
-    if (!('image' in p) || !p.image) return { file: p.file, error: p.error!, code: p.code };
-    const probabilities = rows[row++];
-    const digit = probabilities.indexOf(Math.max(...probabilities));
-    return { file: p.file, digit, confidence: probabilities[digit], probabilities, input: preprocessToPreview(p.image) };
-  });
+  const predictions = classifyPrepared(model, prepared.filter((p): p is PreparedFile => 'image' in p));
+  let next = 0;
+  return prepared.map((p) => ('image' in p ? predictions[next++] : p));
 }
