@@ -64,7 +64,7 @@ export const trainCommand: Command = {
           const { type, step, epoch, loss, learningRate, samplesPerSecond } = event;
           printJson({ type, step, epoch, loss, learningRate, samplesPerSecond: Math.round(samplesPerSecond) });
         } else if (event.type === 'epoch') {
-          printJson({ type: 'epoch', epoch: event.epoch, step: event.step, validationAccuracy: event.validationAccuracy, validationLoss: event.validationLoss });
+          printJson({ type: 'epoch', epoch: event.epoch, step: event.step, validationAccuracy: event.validationAccuracy, validationLoss: event.validationLoss, seconds: event.seconds });
         } else if (event.type === 'start') {
           printJson(event);
         }
