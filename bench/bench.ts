@@ -15,7 +15,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import '../main/ml/wasmKernels.ts';
 import { isBackendName, selectBackend } from '../main/ml/backend.ts';
 import { PIXELS } from '../main/ml/dataset.ts';
 import { evaluateModel } from '../main/ml/evaluate.ts';

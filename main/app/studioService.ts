@@ -140,11 +140,7 @@ async function copyModelFolder(from: string, dir: string): Promise<void> {
 
 export function createStudioService(options: StudioServiceOptions): StudioService {
   const hub = new EventHub<StudioEvents>();
-  const backend = once<BackendChoice>(async () => {
-    // The WASM kernels module registers faster kernels before the backend starts (main/cli/options.ts).
-    await import('../ml/wasmKernels.ts').catch(() => undefined);
-    return selectBackend(options.backend);
-  });
+  const backend = once<BackendChoice>(() => selectBackend(options.backend));
   const data = once<MnistSplits>(() => loadMnist({ dir: options.dataDir }));
   const version = options.version !== undefined ? Promise.resolve(options.version) : packageVersion();
   const currentModelFile = path.join(options.workspaceDir, CURRENT_MODEL_FILE);

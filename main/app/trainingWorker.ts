@@ -54,8 +54,6 @@ function openChannel(): Channel {
 }
 
 async function openBackend(backend?: BackendName): Promise<void> {
-  // The WASM training kernels register themselves before the backend starts (see main/cli/options.ts).
-  await import('../ml/wasmKernels.ts').catch(() => undefined);
   await selectBackend(backend);
 }
 

@@ -47,8 +47,6 @@ export async function openBackend(flags: Flags): Promise<BackendChoice> {
   if (wanted !== undefined && !isBackendName(wanted)) {
     throw new UsageError(`--backend must be native, wasm or cpu, not '${wanted}'`);
   }
-  // Importing the kernels module registers the WASM training kernels before the backend starts.
-  await import('../ml/wasmKernels.ts').catch(() => undefined);
   const choice = await selectBackend(wanted);
   console.error(`Backend: ${choice.name} (${choice.reason})`);
   return choice;

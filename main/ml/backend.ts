@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { BackendName } from './types.ts';
+import { registerWasmTrainingKernels } from './wasmKernels.ts';
 
 export type { BackendName };
 
@@ -22,15 +23,6 @@ export interface BackendChoice {
 }
 
 const require = createRequire(import.meta.url);
-
-/** Kernel tweaks that make a backend train faster; registered once per backend after it loads. */
-type BackendSetup = (name: BackendName) => void;
-const setups: BackendSetup[] = [];
-
-/** Registers a function run once a backend is active (used for per-backend kernel overrides). */
-export function onBackendReady(setup: BackendSetup): void {
-  setups.push(setup);
-}
 
 async function tryNative(): Promise<string | null> {
   try {
@@ -72,7 +64,8 @@ export async function selectBackend(prefer?: BackendName): Promise<BackendChoice
       try {
         if (await tf.setBackend(TFJS_NAME[name])) {
           await tf.ready();
-          for (const setup of setups) setup(name);
+          // The WASM backend's own kernels are slow or missing for training (see wasmKernels.ts).
+          if (name === 'wasm') registerWasmTrainingKernels();
           const reason = prefer
             ? `${name} backend requested`
             : skipped.length === 0

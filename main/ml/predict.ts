@@ -28,7 +28,7 @@ export interface PredictionFailure {
 
 export type PredictionResult = DigitPrediction | PredictionFailure;
 
-export function isFailure(result: PredictionResult): result is PredictionFailure {
+export function isFailure<T extends object>(result: T | PredictionFailure): result is PredictionFailure {
   return 'error' in result;
 }
 

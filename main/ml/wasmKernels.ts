@@ -11,12 +11,11 @@
  * backend: MaxPoolGrad, Tile, Sum/Mean over leading axes, Slice (which copied its whole input),
  * and Identity/Cast (which copied where sharing the immutable data is enough).
  *
- * Importing this module is enough: it registers itself through `onBackendReady`.
+ * selectBackend (backend.ts) registers them whenever it activates the wasm backend.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { currentBackend, onBackendReady } from './backend.ts';
 
 const BACKEND = 'wasm';
 
@@ -637,8 +636,8 @@ export const WASM_TRAINING_KERNELS: readonly string[] = Object.keys(OVERRIDES);
 export function registerWasmTrainingKernels(): void {
   if (!tf.getKernel('BatchMatMul', BACKEND)) {
     throw new Error(
-      "wasmKernels.ts: the wasm backend's kernels are not loaded; call selectBackend('wasm') " +
-        '(main/ml/backend.ts) before registerWasmTrainingKernels()',
+      "wasmKernels.ts: the wasm backend's kernels are not loaded; import @tensorflow/tfjs-backend-wasm first " +
+        "(selectBackend('wasm') in main/ml/backend.ts does)",
     );
   }
   for (const [name, kernel] of Object.entries(OVERRIDES)) {
@@ -654,9 +653,3 @@ export function registerWasmTrainingKernels(): void {
     tf.registerKernel({ kernelName: name, backendName: BACKEND, kernelFunc, setupFunc: original?.setupFunc });
   }
 }
-
-onBackendReady((name) => {
-  if (name === 'wasm') registerWasmTrainingKernels();
-});
-// Imported after the backend was chosen: onBackendReady will not fire again, so register now.
-if (currentBackend()?.name === 'wasm') registerWasmTrainingKernels();
