@@ -58,7 +58,7 @@ if (result.problem) {
       `  ${result.problem}.`,
       '',
       'Use the browser version instead (same app, served locally):',
-      '  npx digits serve',
+      '  npm run build && npx digits serve',
       '',
       'To get the desktop app, reinstall Electron where it can download its binary: npm rebuild electron',
     ].join('\n'),
