@@ -355,10 +355,11 @@ export function otsuThreshold(histogram: ArrayLike<number>): number {
   return threshold;
 }
 
-function histogramOf(values: ArrayLike<number>, include?: (i: number) => boolean): Float64Array {
+/** Histogram of values rounded to 0..255, over the pixels whose `include` byte is set (all without one). */
+function histogramOf(values: ArrayLike<number>, include?: Uint8Array): Float64Array {
   const histogram = new Float64Array(256);
   for (let i = 0; i < values.length; i++) {
-    if (include && !include(i)) continue;
+    if (include && !include[i]) continue;
     const v = Math.round(values[i]);
     histogram[v < 0 ? 0 : v > 255 ? 255 : v]++;
   }
@@ -446,7 +447,7 @@ function solveLinear(a: number[][], b: number[]): number[] | null {
  * background: paper under a lamp is brighter on one side, and a single global threshold would
  * then call the dim side ink. Returns the surface sampled at every pixel.
  */
-function fitBackground(values: Float32Array, width: number, height: number, isBackground: (i: number) => boolean): Float32Array {
+function fitBackground(values: Float32Array, width: number, height: number, isBackground: Uint8Array): Float32Array {
   const terms = (x: number, y: number) => [1, x, y, x * x, x * y, y * y];
   const size = 6;
   const ata = Array.from({ length: size }, () => new Array<number>(size).fill(0));
@@ -456,7 +457,7 @@ function fitBackground(values: Float32Array, width: number, height: number, isBa
   for (let y = 0; y < height; y += step) {
     for (let x = 0; x < width; x += step) {
       const i = y * width + x;
-      if (!isBackground(i)) continue;
+      if (!isBackground[i]) continue;
       const t = terms(x / width - 0.5, y / height - 0.5);
       for (let r = 0; r < size; r++) {
         atb[r] += t[r] * values[i];
@@ -472,18 +473,20 @@ function fitBackground(values: Float32Array, width: number, height: number, isBa
     let sum = 0;
     let count = 0;
     for (let i = 0; i < values.length; i++) {
-      if (!isBackground(i)) continue;
+      if (!isBackground[i]) continue;
       sum += values[i];
       count++;
     }
     return surface.fill(count ? sum / count : 0);
   }
+  // The same polynomial as `terms`, written out: this runs for every pixel.
+  const [c0, cx, cy, cxx, cxy, cyy] = coefficients;
   for (let y = 0; y < height; y++) {
+    const v = y / height - 0.5;
+    const rowBase = c0 + cy * v + cyy * v * v;
     for (let x = 0; x < width; x++) {
-      const t = terms(x / width - 0.5, y / height - 0.5);
-      let v = 0;
-      for (let r = 0; r < size; r++) v += coefficients[r] * t[r];
-      surface[y * width + x] = v;
+      const u = x / width - 0.5;
+      surface[y * width + x] = rowBase + (cx + cxx * u + cxy * v) * u;
     }
   }
   return surface;
@@ -699,7 +702,9 @@ function flattenToGrey(data: Buffer, count: number, notes: string[]): Float32Arr
     if (data[o + 3] < 250) transparent++;
   }
   if (transparent === 0) return grey;
-  const opaque = histogramOf(grey, (i) => alpha[i] >= 0.5);
+  const opaqueMask = new Uint8Array(count);
+  for (let i = 0; i < count; i++) opaqueMask[i] = alpha[i] >= 0.5 ? 1 : 0;
+  const opaque = histogramOf(grey, opaqueMask);
   let opaqueCount = 0;
   let opaqueSum = 0;
   for (let v = 0; v < 256; v++) {
@@ -739,7 +744,7 @@ function percentile(histogram: Float64Array, fraction: number): number {
 }
 
 /** Median and a robust standard deviation (1.4826 x median absolute deviation) of some values. */
-function robustSpread(values: Float32Array, include?: (i: number) => boolean): { median: number; sigma: number } {
+function robustSpread(values: Float32Array, include?: Uint8Array): { median: number; sigma: number } {
   const median = percentile(histogramOf(values, include), 0.5);
   const deviations = new Float32Array(values.length);
   for (let i = 0; i < values.length; i++) deviations[i] = Math.abs(values[i] - median);
@@ -793,19 +798,19 @@ async function analyseInk(image: LoadedImage): Promise<InkAnalysis> {
   // then drop what stands out by more than 3 sigma (ink), and fit again.
   const signal = new Float32Array(count);
   for (let i = 0; i < count; i++) signal[i] = inverted ? 255 - grey[i] : grey[i];
-  let isBackground: (i: number) => boolean;
+  const isBackground = new Uint8Array(count);
   {
     const cut = percentile(histogramOf(signal), 0.9);
-    isBackground = (i) => signal[i] <= cut;
+    for (let i = 0; i < count; i++) isBackground[i] = signal[i] <= cut ? 1 : 0;
   }
   let background: Float32Array = new Float32Array(count);
+  const residual = new Float32Array(count);
   for (let round = 0; round < 3; round++) {
     background = fitBackground(signal, width, height, isBackground);
-    const residual = new Float32Array(count);
     for (let i = 0; i < count; i++) residual[i] = signal[i] - background[i] + 128;
     const { median, sigma } = robustSpread(residual, isBackground);
     const limit = median + Math.max(3 * sigma, 4);
-    isBackground = (i) => residual[i] <= limit;
+    for (let i = 0; i < count; i++) isBackground[i] = residual[i] <= limit ? 1 : 0;
   }
   // Ink relative to the paper: with light paper, divide (lighting scales paper and ink alike).
   const flat = new Float32Array(count);
