@@ -746,9 +746,14 @@ function percentile(histogram: Float64Array, fraction: number): number {
 /** Median and a robust standard deviation (1.4826 x median absolute deviation) of some values. */
 function robustSpread(values: Float32Array, include?: Uint8Array): { median: number; sigma: number } {
   const median = percentile(histogramOf(values, include), 0.5);
-  const deviations = new Float32Array(values.length);
-  for (let i = 0; i < values.length; i++) deviations[i] = Math.abs(values[i] - median);
-  return { median, sigma: 1.4826 * percentile(histogramOf(deviations, include), 0.5) };
+  // The histogram of |value - median| in one pass, without an array of deviations.
+  const deviations = new Float64Array(256);
+  for (let i = 0; i < values.length; i++) {
+    if (include && !include[i]) continue;
+    const d = Math.round(Math.abs(values[i] - median));
+    deviations[d > 255 ? 255 : d]++;
+  }
+  return { median, sigma: 1.4826 * percentile(deviations, 0.5) };
 }
 
 /**
