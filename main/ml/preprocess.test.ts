@@ -344,7 +344,7 @@ describe('the MNIST pipeline', () => {
   it('works at a bounded resolution on a large photo', async () => {
     const photo = await renderMnistDigitPhoto(digits[1], { width: 2400, height: 1800, scale: 40, offsetX: -500, noise: 4, format: 'jpeg' });
     const prepared = await preprocessImage(photo);
-    expect(prepared.notes.join('\n')).toMatch(/analysed at 512x384 \(reduced from 2400x1800\)/);
+    expect(prepared.notes.join('\n')).toMatch(/analysed at 384x288 \(reduced from 2400x1800\)/);
     expect(correlation(prepared.pixels, digits[1])).toBeGreaterThan(0.85);
   });
 
