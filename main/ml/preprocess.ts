@@ -1007,18 +1007,24 @@ function dilate(values: Float32Array, width: number, height: number, radius: num
   return { pixels, width: w, height: h };
 }
 
-async function mnistPipeline(image: LoadedImage): Promise<PreparedImage> {
-  const analysis = await analyseInk(image);
-  const digit = normaliseDigit(analysis, analysis.kept);
+/** The model input made from some of the analysed picture's ink components. */
+function preparedDigit(analysis: InkAnalysis, ids: number[], notes: string[] = []): PreparedImage {
+  const { image } = analysis;
+  const digit = normaliseDigit(analysis, ids);
   return {
     pixels: digit.pixels,
     width: image.width,
     height: image.height,
     format: image.format,
     inverted: analysis.inverted,
-    notes: [...analysis.notes, digit.note],
+    notes: [...analysis.notes, ...notes, digit.note],
     region: digit.region,
   };
+}
+
+async function mnistPipeline(image: LoadedImage): Promise<PreparedImage> {
+  const analysis = await analyseInk(image);
+  return preparedDigit(analysis, analysis.kept);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1083,16 +1089,5 @@ export async function segmentDigits(input: Uint8Array | string, options: Segment
   if (groups.length > maxDigits) {
     throw new ImageError('unsupported', image.name, `found ${groups.length} separate marks, more than the ${maxDigits} digits a row may have`);
   }
-  return groups.map((group, index) => {
-    const digit = normaliseDigit(analysis, group.ids);
-    return {
-      pixels: digit.pixels,
-      width: image.width,
-      height: image.height,
-      format: image.format,
-      inverted: analysis.inverted,
-      notes: [...analysis.notes, `digit ${index + 1} of ${groups.length}`, digit.note],
-      region: digit.region,
-    };
-  });
+  return groups.map((group, index) => preparedDigit(analysis, group.ids, [`digit ${index + 1} of ${groups.length}`]));
 }

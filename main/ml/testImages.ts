@@ -4,7 +4,7 @@
  * every picture is deterministic for a given seed.
  */
 import { execFileSync } from 'node:child_process';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { IMAGE_SIZE } from './dataset.ts';
 import { seededRandom } from './random.ts';
 
@@ -33,7 +33,11 @@ export async function encodePixels(
   channels: 1 | 3 | 4,
   options: EncodeOptions = {},
 ): Promise<Buffer> {
-  const image = sharp(pixels, { raw: { width, height, channels } });
+  return encodeAs(sharp(pixels, { raw: { width, height, channels } }), options);
+}
+
+/** Encodes a sharp pipeline in the asked format (PNG by default). */
+function encodeAs(image: Sharp, options: EncodeOptions): Promise<Buffer> {
   const quality = options.quality ?? 85;
   switch (options.format ?? 'png') {
     case 'jpeg':
@@ -185,19 +189,8 @@ export async function renderTypesetDigit(text: string | number, options: Typeset
     `font-weight="${options.weight ?? 'normal'}" font-style="${options.italic ? 'italic' : 'normal'}" ` +
     `text-anchor="middle" dominant-baseline="central" fill="${ink}">${escapeXml(String(text))}</text></svg>`;
   const image = sharp(Buffer.from(svg));
-  const quality = options.quality ?? 85;
-  switch (options.format ?? 'png') {
-    case 'jpeg':
-      return image.flatten({ background: paper }).jpeg({ quality }).toBuffer();
-    case 'webp':
-      return image.webp({ quality }).toBuffer();
-    case 'gif':
-      return image.gif().toBuffer();
-    case 'tiff':
-      return image.tiff().toBuffer();
-    default:
-      return image.png().toBuffer();
-  }
+  // JPEG has no transparency: a transparent drawing goes onto its paper colour.
+  return encodeAs(options.format === 'jpeg' ? image.flatten({ background: paper }) : image, options);
 }
 
 /** Font families fontconfig knows on this machine (empty when fc-list is missing). */
