@@ -32,7 +32,7 @@ import { StudioError } from './errors.ts';
 import { EventHub } from './eventHub.ts';
 import { createTrainingHost, forkNodeTrainer } from './trainingHost.ts';
 import type { ForkTrainer } from './trainingProtocol.ts';
-import { TRAINING_LIMITS, validatePayload } from './validation.ts';
+import { TRAINING_LIMITS, withValidation } from './validation.ts';
 
 /** Test images listed per diagonal (correct) confusion cell; off-diagonal cells are complete. */
 const DIAGONAL_CELL_LIMIT = 50;
@@ -265,9 +265,9 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
     }
   };
 
-  const handlers: StudioHandlers = {
-    async getAppInfo(payload) {
-      validatePayload('getAppInfo', payload);
+  // Every handler sees only a payload that passed its schema (validation.ts).
+  const handlers: StudioHandlers = withValidation({
+    async getAppInfo() {
       const [choice, splits, appVersion] = await Promise.all([backend(), data(), version]);
       const info: AppInfo = {
         version: appVersion,
@@ -293,51 +293,44 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
     },
 
     async startTraining(payload) {
-      return training.start(validatePayload('startTraining', payload));
+      return training.start(payload);
     },
 
     async resumeRun(payload) {
-      return training.resumeRun(validatePayload('resumeRun', payload).runId);
+      return training.resumeRun(payload.runId);
     },
 
-    async pauseTraining(payload) {
-      validatePayload('pauseTraining', payload);
+    async pauseTraining() {
       await training.pause();
     },
 
-    async resumeTraining(payload) {
-      validatePayload('resumeTraining', payload);
+    async resumeTraining() {
       await training.resume();
     },
 
-    async stopTraining(payload) {
-      validatePayload('stopTraining', payload);
+    async stopTraining() {
       await training.stop();
     },
 
-    async getTrainingSnapshot(payload) {
-      validatePayload('getTrainingSnapshot', payload);
+    async getTrainingSnapshot() {
       return training.snapshot();
     },
 
-    async listRuns(payload) {
-      validatePayload('listRuns', payload);
+    async listRuns() {
       return training.listRuns();
     },
 
-    async getCurrentModel(payload) {
-      validatePayload('getCurrentModel', payload);
+    async getCurrentModel() {
       await restored();
       return current?.info ?? null;
     },
 
-    async evaluateModel(payload) {
-      validatePayload('evaluateModel', payload);
+    async evaluateModel() {
       return (await evaluate()).summary;
     },
 
     async getTestImages(payload) {
-      const { indices } = validatePayload('getTestImages', payload);
+      const { indices } = payload;
       const { test } = await data();
       const bad = indices.find((i) => i >= test.count);
       if (bad !== undefined) {
@@ -368,7 +361,7 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
     },
 
     async predictImages(payload) {
-      const { files } = validatePayload('predictImages', payload);
+      const { files } = payload;
       return withModel(async (entry) => {
         const results = await predictImages(
           entry.model,
@@ -392,7 +385,7 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
     },
 
     async exportModel(payload): Promise<ExportResult> {
-      const request = validatePayload('exportModel', payload);
+      const request = payload;
       await restored();
       if (!current) throw new StudioError('no-model', 'No model to export yet: train one or import a model folder first.');
       let dir = request.dir;
@@ -416,7 +409,7 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
     },
 
     async importModel(payload) {
-      const request = validatePayload('importModel', payload);
+      const request = payload;
       let dir = request.dir;
       if (dir === undefined) {
         if (!options.chooseFolder) {
@@ -429,7 +422,7 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
       await restored();
       return setCurrent(dir, 'imported');
     },
-  };
+  });
 
   return {
     handlers,

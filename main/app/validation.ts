@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { PRESET_NAMES } from '../ml/models.ts';
-import type { Payload, RequestName, TrainingLimits } from './contract.ts';
+import { REQUEST_NAMES, type Payload, type RequestName, type StudioHandlers, type TrainingLimits } from './contract.ts';
 import { StudioError } from './errors.ts';
 
 /** The bounds of the train panel's inputs; getAppInfo reports them so the UI enforces the same. */
@@ -156,4 +156,14 @@ export function validatePayload<K extends RequestName>(name: K, payload: unknown
   }
   // Void requests hand their handler `undefined`, whatever empty value the transport sent.
   return (schema === noPayload ? undefined : result.data) as Payload<K>;
+}
+
+/** Wraps handlers so that each validates its payload first: a handler never sees an unchecked payload. */
+export function withValidation(handlers: StudioHandlers): StudioHandlers {
+  const checked: Partial<Record<RequestName, (payload: unknown) => Promise<unknown>>> = {};
+  for (const name of REQUEST_NAMES) {
+    const handler = handlers[name] as (payload: unknown) => Promise<unknown>;
+    checked[name] = async (payload) => handler(validatePayload(name, payload));
+  }
+  return checked as StudioHandlers;
 }
