@@ -84,6 +84,8 @@ export interface TrainingSnapshot {
   start: Extract<TrainingEvent, { type: 'start' }> | null;
   /** Thinned loss curve so far: [step, loss] pairs. */
   losses: [number, number][];
+  /** The learning rate where it changed: [step, rate] pairs (it is constant in between). */
+  learningRates: [number, number][];
   epochs: Extract<TrainingEvent, { type: 'epoch' }>[];
   last: Extract<TrainingEvent, { type: 'progress' }> | null;
   elapsedSeconds: number;

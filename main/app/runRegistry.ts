@@ -22,6 +22,8 @@ export interface RunRecord {
 
 export interface RunHistory {
   losses: [number, number][];
+  /** Absent in history files written before it was recorded. */
+  learningRates?: [number, number][];
   epochs: Extract<TrainingEvent, { type: 'epoch' }>[];
 }
 

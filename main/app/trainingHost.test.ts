@@ -38,8 +38,9 @@ const fakeModel = async ({ modelDir }: { modelDir: string }): Promise<ModelInfo>
   createdAt: null,
 });
 
+/** A progress event; the learning rate decays to 0.099 from step 101 (epoch 2 of 100-step epochs). */
 function progress(step: number): TrainingEvent {
-  return { type: 'progress', step, epoch: 1, loss: 1 / step, learningRate: 0.1, samplesPerSecond: 1000 };
+  return { type: 'progress', step, epoch: 1, loss: 1 / step, learningRate: step > 100 ? 0.099 : 0.1, samplesPerSecond: 1000 };
 }
 
 function fakeHost(workspace: string, extra: Partial<TrainingHostOptions> = {}) {
@@ -68,6 +69,7 @@ describe('training host with a scripted child', () => {
     expect(sent().at(-1)).toBe(110);
     const snapshot = host.snapshot();
     expect(snapshot.losses).toHaveLength(110);
+    expect(snapshot.learningRates).toEqual([[1, 0.1], [101, 0.099]]);
     expect(snapshot.last?.step).toBe(110);
     expect(snapshot.epochs).toHaveLength(1);
     expect(snapshot.state).toBe('running');

@@ -139,6 +139,7 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
   let request: TrainingRequest | null = null;
   let startEvent: StartEvent | null = null;
   let curve = new LossCurve(maxLossPoints);
+  let learningRates: [number, number][] = [];
   let epochs: EpochEvent[] = [];
   let last: ProgressEvent | null = null;
   let error: string | null = null;
@@ -181,6 +182,7 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
 
   const onProgress = (event: ProgressEvent) => {
     curve.add(event.step, event.loss);
+    if (learningRates.at(-1)?.[1] !== event.learningRate) learningRates.push([event.step, event.learningRate]);
     last = event;
     pendingProgress = event;
     const wait = lastProgressSent + interval - performance.now();
@@ -191,7 +193,7 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
   const isActive = () => run !== null && !run.over;
 
   const saveHistory = (active: ActiveRun) => {
-    const history: RunHistory = { losses: curve.points(), epochs };
+    const history: RunHistory = { losses: curve.points(), learningRates, epochs };
     writeHistory(active.runDir, history).catch(() => undefined); // Only for redrawing; never fatal.
   };
 
@@ -220,6 +222,7 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
           curve = new LossCurve(maxLossPoints);
           for (const [step, loss] of kept) curve.add(step, loss);
           epochs = epochs.filter((e) => e.step <= event.startStep);
+          learningRates = learningRates.filter(([step]) => step <= event.startStep);
         }
         emit(event);
         return;
@@ -283,6 +286,7 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
     curve = new LossCurve(maxLossPoints);
     for (const [step, loss] of history?.losses ?? []) curve.add(step, loss);
     epochs = [...(history?.epochs ?? [])];
+    learningRates = [...(history?.learningRates ?? [])];
     last = null;
     error = null;
     runningMs = 0;
@@ -392,6 +396,7 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
         request,
         start: startEvent,
         losses: curve.points(),
+        learningRates: [...learningRates],
         epochs: [...epochs],
         last,
         elapsedSeconds: elapsed / 1000,

@@ -152,6 +152,7 @@ export class TrainingSession {
     this.#curvesRunId = snapshot.runId;
     this.curves.reset();
     this.curves.addLosses(snapshot.losses);
+    this.curves.addLearningRates(snapshot.learningRates);
     for (const epoch of snapshot.epochs) this.curves.addEpoch(epoch);
     if (snapshot.last) this.curves.addProgress(snapshot.last);
     this.elapsedBefore = snapshot.elapsedSeconds;

@@ -20,6 +20,15 @@ describe('TrainingSession', () => {
     expect(session.state).toBe('running');
   });
 
+  it('redraws the learning rate as steps from a snapshot', () => {
+    const session = new TrainingSession(createFakeApi(), new Notices());
+    session.restore({ ...EMPTY_SNAPSHOT, state: 'paused', runId: 'r', learningRates: [[1, 0.1], [276, 0.099], [551, 0.098]] });
+    expect(session.curves.learningRate.data()).toEqual([
+      [1, 275, 276, 550, 551],
+      [0.1, 0.1, 0.099, 0.099, 0.098],
+    ]);
+  });
+
   it('counts elapsed time only while running', async () => {
     let now = 0;
     const api = createFakeApi();

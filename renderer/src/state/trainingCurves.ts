@@ -139,6 +139,18 @@ export class TrainingCurves {
     this.loss.notify();
   }
 
+  /**
+   * Adds the learning rate where it changed ([step, rate] pairs, a snapshot), drawn as steps:
+   * each rate holds until the step before the next change.
+   */
+  addLearningRates(changes: readonly (readonly [number, number])[]): void {
+    changes.forEach(([step, rate], i) => {
+      if (i > 0 && step - 1 > changes[i - 1][0]) this.learningRate.push(step - 1, changes[i - 1][1]);
+      this.learningRate.push(step, rate);
+    });
+    this.learningRate.notify();
+  }
+
   addProgress(event: Extract<TrainingEvent, { type: 'progress' }>): void {
     this.#addLoss(event.step, event.loss);
     this.loss.notify();

@@ -30,6 +30,7 @@ export const EMPTY_SNAPSHOT: TrainingSnapshot = {
   request: null,
   start: null,
   losses: [],
+  learningRates: [],
   epochs: [],
   last: null,
   elapsedSeconds: 0,
