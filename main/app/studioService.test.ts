@@ -8,9 +8,10 @@ import { PIXELS, sliceImageSet, type MnistSplits } from '../ml/dataset.ts';
 import { loadMnist } from '../ml/mnist.ts';
 import { exportModel } from '../ml/runs.ts';
 import { trainModel } from '../ml/trainer.ts';
-import type { ModelInfo, StudioErrorInfo, TrainingUpdate } from './contract.ts';
+import type { ModelInfo, TrainingUpdate } from './contract.ts';
 import { fakeForker } from './fakeTrainer.ts';
 import { confusionCellIndices, createStudioService, type StudioService } from './studioService.ts';
+import { rejection } from './testing.ts';
 
 let tmp: string;
 let modelDir: string;
@@ -21,15 +22,6 @@ async function digitPng(index: number): Promise<Uint8Array> {
   const ink = data.test.images.subarray(index * PIXELS, (index + 1) * PIXELS);
   const paper = Buffer.from(ink.map((v) => 255 - v));
   return sharp(paper, { raw: { width: 28, height: 28, channels: 1 } }).resize(112, 112).png().toBuffer();
-}
-
-async function rejection(promise: Promise<unknown>): Promise<StudioErrorInfo> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as StudioErrorInfo;
-  }
-  throw new Error('expected the call to fail');
 }
 
 function newService(workspace: string, fork = fakeForker().fork): StudioService {

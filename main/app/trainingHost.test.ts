@@ -3,11 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelFolder } from '../ml/modelFolder.ts';
-import type { ModelInfo, StudioErrorInfo, TrainingEvent, TrainingUpdate } from './contract.ts';
+import type { ModelInfo, TrainingEvent, TrainingUpdate } from './contract.ts';
 import { fakeForker } from './fakeTrainer.ts';
 import { LossCurve } from './lossCurve.ts';
 import { readCheckpointInfo } from '../ml/checkpoint.ts';
 import { createTrainingHost, type TrainingHostOptions } from './trainingHost.ts';
+import { rejection } from './testing.ts';
 
 let tmp: string;
 
@@ -20,15 +21,6 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function rejection(promise: Promise<unknown>): Promise<StudioErrorInfo> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as StudioErrorInfo;
-  }
-  throw new Error('expected the call to fail');
-}
 
 const fakeModel = async ({ modelDir }: { modelDir: string }): Promise<ModelInfo> => ({
   origin: 'trained',
