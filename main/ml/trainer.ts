@@ -206,13 +206,13 @@ export async function trainModel(data: MnistSplits, options: TrainingOptions, ho
   const augmentRandom = seededRandom(settings.seed + step);
 
   const writeCheckpoint = async () => {
-    await saveCheckpoint(options.runDir, {
-      step,
-      settings,
-      weights: model.getWeights(),
-      averages,
-      optimizer: await optimizer.getWeights(),
-    });
+    const optimizerWeights = await optimizer.getWeights();
+    try {
+      await saveCheckpoint(options.runDir, { step, settings, weights: model.getWeights(), averages, optimizer: optimizerWeights });
+    } finally {
+      // getWeights() makes a fresh scalar for the iteration count; the other entries are the optimizer's own variables.
+      tf.dispose(optimizerWeights.filter((w) => w.name === 'iter').map((w) => w.tensor));
+    }
     emit({ type: 'checkpoint', step });
   };
 
