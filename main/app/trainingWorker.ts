@@ -8,8 +8,8 @@
 import { selectBackend, type BackendName } from '../ml/backend.ts';
 import { loadMnist } from '../ml/mnist.ts';
 import { PRESETS } from '../ml/models.ts';
-import { exportModel, runModelDir } from '../ml/runs.ts';
-import { DEFAULT_CHECKPOINT_EVERY, trainModel } from '../ml/trainer.ts';
+import { trainRun } from '../ml/runs.ts';
+import { DEFAULT_CHECKPOINT_EVERY } from '../ml/trainer.ts';
 import type { ChildMessage, ParentMessage, StartMessage } from './trainingProtocol.ts';
 
 interface Channel {
@@ -82,7 +82,7 @@ function serve(channel: Channel): void {
     const batchSize = request.batchSize ?? PRESETS[request.preset].recipe.batchSize;
     // A checkpoint at least every epoch, so a crash or a closed app loses little work.
     const checkpointEvery = Math.max(1, Math.min(DEFAULT_CHECKPOINT_EVERY, Math.ceil(trainCount / batchSize)));
-    const result = await trainModel(
+    const result = await trainRun(
       data,
       { ...request, runDir: start.runDir, checkpointEvery, validate: true },
       {
@@ -95,14 +95,8 @@ function serve(channel: Channel): void {
         },
       },
     );
-    if (result.stopped) {
-      result.model.dispose();
-      return channel.finish({ type: 'stopped', step: result.step, totalSteps: result.totalSteps }, 0);
-    }
-    const modelDir = runModelDir(start.runDir);
-    const test = await exportModel(result.model, result.settings, result.step, modelDir, { overwrite: true, test: data.test });
-    result.model.dispose();
-    channel.finish({ type: 'done', modelDir, testAccuracy: test!.accuracy, step: result.step }, 0);
+    if (result.stopped) return channel.finish({ type: 'stopped', step: result.step, totalSteps: result.totalSteps }, 0);
+    channel.finish({ type: 'done', modelDir: result.modelDir, testAccuracy: result.test.accuracy, step: result.step }, 0);
   };
 
   const fail = (error: unknown) => {

@@ -1,8 +1,8 @@
 /** `digits train`: the seed's mnist_backward.py, for any preset, resumable. */
 import path from 'node:path';
 import { PRESET_NAMES, DEFAULT_PRESET, isPresetName } from '../ml/models.ts';
-import { exportModel, runModelDir } from '../ml/runs.ts';
-import { trainModel, type TrainingEvent } from '../ml/trainer.ts';
+import { trainRun } from '../ml/runs.ts';
+import type { TrainingEvent } from '../ml/trainer.ts';
 import type { Command } from './digits.ts';
 import { UsageError } from './errors.ts';
 import { intFlag, numberFlag, openBackend, openData, printJson, stringFlag } from './options.ts';
@@ -99,7 +99,7 @@ export const trainCommand: Command = {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
     try {
-      const result = await trainModel(data, options, { onEvent, signal: controller.signal });
+      const result = await trainRun(data, options, { onEvent, signal: controller.signal });
       bar?.clear();
       if (result.stopped) {
         const message = `Stopped at step ${result.step} of ${result.totalSteps}; rerun the same command to resume.`;
@@ -107,11 +107,9 @@ export const trainCommand: Command = {
         else console.log(message);
         return 130;
       }
-      const modelDir = runModelDir(options.runDir);
-      const test = await exportModel(result.model, result.settings, result.step, modelDir, { overwrite: true, test: data.test });
-      result.model.dispose();
-      if (json) printJson({ type: 'done', model: modelDir, testAccuracy: test!.accuracy, testLoss: test!.loss, step: result.step });
-      else console.log(`Test accuracy ${(test!.accuracy * 100).toFixed(2)}% (${test!.count} images). Model folder: ${modelDir}`);
+      const { modelDir, test } = result;
+      if (json) printJson({ type: 'done', model: modelDir, testAccuracy: test.accuracy, testLoss: test.loss, step: result.step });
+      else console.log(`Test accuracy ${(test.accuracy * 100).toFixed(2)}% (${test.count} images). Model folder: ${modelDir}`);
       return 0;
     } finally {
       process.off('SIGINT', stop);

@@ -6,7 +6,7 @@ import type * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { currentBackend } from './backend.ts';
 import { CheckpointError, loadCheckpoint, type RunSettings } from './checkpoint.ts';
-import type { ImageSet } from './dataset.ts';
+import type { ImageSet, MnistSplits } from './dataset.ts';
 import { evaluateModel, type EvaluationMetrics } from './evaluate.ts';
 import { PRESETS, createModel } from './models.ts';
 import {
@@ -16,6 +16,7 @@ import {
   saveModelFolder,
   type ModelMetadata,
 } from './modelFolder.ts';
+import { trainModel, type TrainingHooks, type TrainingOptions } from './trainer.ts';
 
 export const RUN_MODEL_FOLDER = 'model';
 
@@ -77,4 +78,27 @@ export async function exportModel(
   const metrics = options.test ? evaluateModel(model, options.test) : undefined;
   await saveModelFolder(toDir, model, buildMetadata(settings, step, metrics), { overwrite: options.overwrite });
   return metrics;
+}
+
+/** How a run ended: stopped early (a checkpoint to resume from) or finished and exported. */
+export type TrainRunOutcome =
+  | { stopped: true; step: number; totalSteps: number }
+  | { stopped: false; step: number; totalSteps: number; modelDir: string; test: EvaluationMetrics };
+
+/**
+ * Trains (or resumes) a run and, when it finishes, exports it to `<runDir>/model` with its metrics
+ * on `data.test`, replacing an earlier export. The one train-then-export used by `digits train`
+ * and the training worker. The trained model is disposed either way.
+ */
+export async function trainRun(data: MnistSplits, options: TrainingOptions, hooks: TrainingHooks = {}): Promise<TrainRunOutcome> {
+  const result = await trainModel(data, options, hooks);
+  try {
+    const { step, totalSteps } = result;
+    if (result.stopped) return { stopped: true, step, totalSteps };
+    const modelDir = runModelDir(options.runDir);
+    const test = (await exportModel(result.model, result.settings, step, modelDir, { overwrite: true, test: data.test }))!;
+    return { stopped: false, step, totalSteps, modelDir, test };
+  } finally {
+    result.model.dispose();
+  }
 }

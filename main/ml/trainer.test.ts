@@ -8,6 +8,8 @@ import { loadCheckpoint } from './checkpoint.ts';
 import { sliceImageSet, type MnistSplits } from './dataset.ts';
 import { evaluateModel } from './evaluate.ts';
 import { loadMnist } from './mnist.ts';
+import { loadModelFolder } from './modelFolder.ts';
+import { trainRun } from './runs.ts';
 import { epochOrder, fillBatch, trainModel, type TrainingEvent } from './trainer.ts';
 
 let data: MnistSplits;
@@ -128,5 +130,30 @@ describe('trainModel', () => {
     );
     result.model.dispose();
     expect(new Set(counts).size).toBe(1);
+  });
+});
+
+describe('trainRun', () => {
+  it('exports a finished run to <run>/model with its test metrics, and only checkpoints a stopped one', async () => {
+    const runDir = path.join(tmp, 'train-run');
+    const options = { preset: 'seed' as const, runDir, steps: 20, limit: 1000, validate: false };
+    const controller = new AbortController();
+    const stopped = await trainRun(data, options, {
+      signal: controller.signal,
+      onEvent: (e) => e.type === 'progress' && e.step === 5 && controller.abort(),
+    });
+    expect(stopped).toEqual({ stopped: true, step: 5, totalSteps: 20 });
+    // The first run may leave tfjs's own one-off caches behind; the second must add nothing.
+    const tensorsBefore = tf.memory().numTensors;
+    await expect(loadModelFolder(path.join(runDir, 'model'))).rejects.toThrow();
+
+    const done = await trainRun(data, options);
+    expect(done).toMatchObject({ stopped: false, step: 20, totalSteps: 20, modelDir: path.join(runDir, 'model') });
+    expect(done.stopped === false && done.test.count).toBe(2000);
+    expect(done.stopped === false && done.test.accuracy).toBeGreaterThan(0.5);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    const loaded = await loadModelFolder(path.join(runDir, 'model'));
+    expect(loaded.metadata?.training.steps).toBe(20);
+    loaded.model.dispose();
   });
 });
