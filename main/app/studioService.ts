@@ -33,12 +33,11 @@ import { EventHub } from './eventHub.ts';
 import { createTrainingHost, forkNodeTrainer } from './trainingHost.ts';
 import type { ForkTrainer } from './trainingProtocol.ts';
 import { TRAINING_LIMITS, withValidation } from './validation.ts';
+import { CURRENT_MODEL_FILE } from './workspace.ts';
 
 /** Test images listed per diagonal (correct) confusion cell; off-diagonal cells are complete. */
 const DIAGONAL_CELL_LIMIT = 50;
 const TOP_MISTAKES = 100;
-/** Remembers which model is current across restarts. */
-const CURRENT_MODEL_FILE = 'current-model.json';
 
 export interface StudioServiceOptions {
   /** Where runs and app state live (Electron: app.getPath('userData')). */

@@ -33,11 +33,12 @@ function help(): string {
     '',
     '  digits train [--preset fast|seed|cnn] [--epochs N | --steps N] [--batch-size N] [--learning-rate X]',
     '               [--limit N] [--data DIR] [--run DIR] [--backend native|wasm|cpu] [--json]',
-    '  digits test --model DIR [--data DIR] [--json]',
-    '  digits predict --model DIR [--number] [--seed-preprocessing] [--json] FILE...',
+    '  digits test [--model DIR | --workspace DIR] [--data DIR] [--json]',
+    '  digits predict [--model DIR | --workspace DIR] [--number] [--seed-preprocessing] [--json] FILE...',
     '  digits export --run DIR --to DIR [--overwrite]',
-    '  digits serve [--port N] [--host H] [--workspace DIR] [--backend native|wasm|cpu] [--json]',
+    '  digits serve [--port N] [--host H] [--workspace DIR] [--backend native|wasm|cpu] [--open] [--json]',
     '',
+    'The workspace (runs and the current model) defaults to the per-user folder the desktop app uses.',
     'Run `digits <command> --help` for the details of one command.',
   ].join('\n');
 }

@@ -1,4 +1,6 @@
 /** Option parsing shared by the subcommands: numbers with limits, the backend, the data set. */
+import path from 'node:path';
+import { currentModelDir, defaultWorkspaceDir } from '../app/workspace.ts';
 import { selectBackend, isBackendName, type BackendChoice } from '../ml/backend.ts';
 import type { MnistSplits } from '../ml/dataset.ts';
 import { loadMnist } from '../ml/mnist.ts';
@@ -54,6 +56,25 @@ export async function openBackend(flags: Flags): Promise<BackendChoice> {
 
 export async function openData(flags: Flags): Promise<MnistSplits> {
   return loadMnist({ dir: stringFlag(flags, 'data') });
+}
+
+/** --workspace, absolute; default: the per-user folder shared with the desktop app. */
+export function workspaceFlag(flags: Flags): string {
+  return path.resolve(stringFlag(flags, 'workspace') ?? defaultWorkspaceDir());
+}
+
+/**
+ * --model, or else the current model of the workspace (the one the app last trained or imported),
+ * so `digits test` and `digits predict` use what the app shows.
+ */
+export async function modelDirFlag(flags: Flags): Promise<string> {
+  const given = stringFlag(flags, 'model');
+  if (given !== undefined && given !== '') return given;
+  const workspace = workspaceFlag(flags);
+  const dir = await currentModelDir(workspace);
+  if (dir === null) throw new UsageError(`--model is required: the workspace ${workspace} has no current model yet (train or import one in the app)`);
+  console.error(`Model: ${dir} (the current model of ${workspace})`);
+  return dir;
 }
 
 export function printJson(value: unknown): void {

@@ -49,6 +49,15 @@ describe('digits serve', () => {
     expect(unbuilt.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('--help says what the token really does (traded for a cookie, valid until the server stops) and names the default workspace', async () => {
+    const help = await digits(['serve', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).not.toMatch(/one-time/);
+    expect(help.stdout).toMatch(/trades for a browser cookie/);
+    expect(help.stdout).toMatch(/keeps working, in any browser, until the server stops/);
+    expect(help.stdout).toMatch(/per-user folder the desktop app uses/);
+  });
+
   it('prints the URL as the first JSON line, serves the page with it, and stops cleanly on SIGTERM', async () => {
     const { dir } = await makeStaticDir();
     const workspace = path.join(tmp, 'workspace');

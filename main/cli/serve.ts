@@ -7,33 +7,38 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from './digits.ts';
 import { UsageError } from './errors.ts';
-import { intFlag, printJson, stringFlag } from './options.ts';
+import { defaultWorkspaceDir } from '../app/workspace.ts';
+import { openInBrowser } from './openBrowser.ts';
+import { intFlag, printJson, stringFlag, workspaceFlag } from './options.ts';
 
 /** The renderer as `npm run build` (electron-vite) leaves it; DIGITS_RENDERER_DIR points elsewhere (tests, packaging). */
 export function rendererDir(): string {
   return path.resolve(process.env.DIGITS_RENDERER_DIR || fileURLToPath(new URL('../../out/renderer', import.meta.url)));
 }
-export const DEFAULT_WORKSPACE = 'digit-studio-workspace';
 const DEFAULT_HOST = '127.0.0.1';
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export const serveCommand: Command = {
   summary:
-    'Serve Digit Studio to a web browser on this machine. Prints the URL to open (it carries a one-time ' +
-    'access token). Runs, exports and imports live on this machine, under --workspace and at the paths you type.',
-  usage: 'digits serve [--port N] [--host H] [--workspace DIR] [--backend native|wasm|cpu] [--json]',
+    'Serve Digit Studio to a web browser on this machine. Prints the URL to open; it carries an access token that ' +
+    'the first page load trades for a browser cookie (and takes out of the address bar). The URL keeps working, in ' +
+    'any browser, until the server stops: treat it like a password. A new token is made at every start. ' +
+    '--open also opens it in the default browser where there is a display. Runs and the current model live in ' +
+    '--workspace (default: the per-user folder the desktop app uses, ' + defaultWorkspaceDir() + ').',
+  usage: 'digits serve [--port N] [--host H] [--workspace DIR] [--backend native|wasm|cpu] [--open] [--json]',
   options: {
     port: { type: 'string' },
     host: { type: 'string' },
     workspace: { type: 'string' },
     backend: { type: 'string' },
+    open: { type: 'boolean' },
     json: { type: 'boolean' },
   },
   async run(flags) {
     const port = intFlag(flags, 'port', 0, 65_535) ?? 0;
     const host = stringFlag(flags, 'host') ?? DEFAULT_HOST;
     if (host === '') throw new UsageError('--host must not be empty');
-    const workspaceDir = path.resolve(stringFlag(flags, 'workspace') ?? DEFAULT_WORKSPACE);
+    const workspaceDir = workspaceFlag(flags);
     const backend = stringFlag(flags, 'backend');
     const json = flags.json === true;
     const staticDir = rendererDir();
@@ -77,6 +82,10 @@ export const serveCommand: Command = {
     }
     if (json) printJson({ url: server.url });
     else console.log(`Digit Studio is running. Open this address in a browser (Ctrl+C stops):\n\n  ${server.url}\n`);
+    if (flags.open === true) {
+      const outcome = await openInBrowser(server.url);
+      console.error(outcome.opened ? `Opened it in your default browser (${outcome.command}).` : `Not opening a browser: ${outcome.reason}.`);
+    }
 
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'));

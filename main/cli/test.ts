@@ -2,14 +2,14 @@
 import { evaluateModel } from '../ml/evaluate.ts';
 import { loadModelFolder } from '../ml/modelFolder.ts';
 import type { Command } from './digits.ts';
-import { openBackend, openData, printJson, requiredString } from './options.ts';
+import { openBackend, openData, printJson, modelDirFlag } from './options.ts';
 
 export const testCommand: Command = {
   summary: 'Test-set accuracy, loss, confusion matrix and per-class precision/recall of a model folder.',
-  usage: 'digits test --model DIR [--data DIR] [--backend native|wasm|cpu] [--json]',
-  options: { model: { type: 'string' }, data: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' } },
+  usage: 'digits test [--model DIR | --workspace DIR] [--data DIR] [--backend native|wasm|cpu] [--json]',
+  options: { model: { type: 'string' }, workspace: { type: 'string' }, data: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' } },
   async run(flags) {
-    const modelDir = requiredString(flags, 'model');
+    const modelDir = await modelDirFlag(flags);
     await openBackend(flags);
     const [{ model }, data] = await Promise.all([loadModelFolder(modelDir), openData(flags)]);
     const metrics = evaluateModel(model, data.test);
