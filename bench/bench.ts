@@ -1,12 +1,14 @@
 /**
  * `npm run bench`: how fast Digit Studio trains and predicts on this machine's backend.
  *
- *   npm run bench -- [--backend wasm|cpu|native] [--json] [--peer] [--only LIST] [--repeat N]
+ *   npm run bench -- [--backend wasm|cpu|native] [--json] [--peer] [--peer-threads N] [--only LIST] [--repeat N] [--steps N]
  *
  * Measures training samples/s of `seed` and `cnn`, the time for the default preset to reach 98%
  * test accuracy from scratch, full test-set evaluation time, single-image prediction latency
  * (warm, decoding and preprocessing included) and the process's peak resident memory. With
- * --peer it also runs the PyTorch reference (../shared/peer) in the same run and prints the ratio.
+ * --peer it also trains the same architectures with PyTorch (bench/peer, set-up in the README),
+ * alternating with our own measurement round by round, and prints each round's ratio and their
+ * median: these machines are shared and noisy, so only ratios taken side by side mean much.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -28,8 +30,15 @@ const TARGET_ACCURACY = 0.98;
 const MAX_EPOCHS_TO_TARGET = 30;
 const WARMUP_STEPS = 10;
 const LATENCY_RUNS = 60;
-const PEER_SCRIPT = path.resolve(import.meta.dirname, '../../shared/peer/torch_seed_mlp.py');
+/** The PyTorch peers, one per preset we compare (same architecture and recipe). */
+const PEER_SCRIPTS: Partial<Record<PresetName, string>> = {
+  seed: path.resolve(import.meta.dirname, 'peer/torch_seed_mlp.py'),
+  cnn: path.resolve(import.meta.dirname, 'peer/torch_cnn.py'),
+};
+/** Debian's Python (python3-torch); another python3 on PATH may lack torch. */
 const PEER_PYTHON = '/usr/bin/python3';
+/** Steps per peer epoch: two such epochs, the second (warm) one timed. */
+const PEER_STEPS: Partial<Record<PresetName, number>> = { seed: 150, cnn: 60 };
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -48,6 +57,8 @@ interface Options {
   only: Set<string>;
   repeat: number;
   steps: number;
+  /** Threads the PyTorch peer may use (default: every core). */
+  peerThreads: number;
 }
 
 /** Steady-state training samples/s of a preset: `steps` steps after a warm-up, full training set. */
@@ -93,22 +104,41 @@ async function timeToTarget(tmp: string): Promise<{ seconds: number | null; epoc
   return { seconds: reached, epochs, accuracy, evalSeconds: excluded / 1000 / Math.max(1, epochs) };
 }
 
-function runPeer(dataDir: string): Promise<number | null> {
-  if (!existsSync(PEER_PYTHON) || !existsSync(PEER_SCRIPT)) return Promise.resolve(null);
+interface PeerRun {
+  samplesPerSecond: number;
+  threads: number;
+}
+
+/**
+ * Trains `preset`'s PyTorch twin for two short epochs on `threads` threads and returns the second
+ * (warm) epoch's samples/s, or null when the peer cannot run (its reason goes to standard error).
+ */
+function runPeer(preset: PresetName, dataDir: string, threads: number): Promise<PeerRun | null> {
+  const script = PEER_SCRIPTS[preset];
+  if (!script || !existsSync(PEER_PYTHON)) return Promise.resolve(null);
+  // OpenBLAS reads these to pick kernels and block sizes; the values set on these machines slow
+  // it down, so the peer runs without them (this command only).
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
+  const args = [script, dataDir, '2', String(threads), String(PEER_STEPS[preset])];
   return new Promise((resolve) => {
-    execFile(PEER_PYTHON, [PEER_SCRIPT, dataDir, '2', '2'], { env, timeout: 600_000 }, (error, stdout, stderr) => {
+    execFile(PEER_PYTHON, args, { env, timeout: 600_000 }, (error, stdout, stderr) => {
       if (error) {
-        console.error(`peer failed: ${stderr.split('\n').filter(Boolean).at(-1) ?? error.message}`);
+        console.error(`peer ${preset} failed: ${stderr.split('\n').filter(Boolean).at(-1) ?? error.message}`);
         resolve(null);
         return;
       }
       const rates = [...stdout.matchAll(/samples\/s (\d+)/g)].map((m) => Number(m[1]));
-      resolve(rates.length ? median(rates) : null);
+      const used = /threads (\d+)/.exec(stdout);
+      resolve(rates.length ? { samplesPerSecond: rates.at(-1)!, threads: used ? Number(used[1]) : threads } : null);
     });
   });
+}
+
+/** The 1-minute load average and the core count, to say how busy the machine was. */
+function machineLoad(): string {
+  return `load average ${os.loadavg()[0].toFixed(2)} on ${os.availableParallelism()} cores`;
 }
 
 async function main(): Promise<void> {
@@ -120,6 +150,7 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       repeat: { type: 'string' },
       steps: { type: 'string' },
+      'peer-threads': { type: 'string' },
     },
   });
   if (values.backend !== undefined && !isBackendName(values.backend)) throw new Error('--backend must be native, wasm or cpu');
@@ -129,37 +160,52 @@ async function main(): Promise<void> {
     only: new Set((values.only ?? 'seed,cnn,target,eval,latency').split(',')),
     repeat: Number(values.repeat ?? 3),
     steps: Number(values.steps ?? 100),
+    peerThreads: Number(values['peer-threads'] ?? os.availableParallelism()),
   };
   const backend = await selectBackend(values.backend as never);
   const log = (message: string) => console.error(message);
   log(`Backend: ${backend.name} (${backend.reason})`);
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'digits-bench-'));
   const data = await loadMnist();
-  const report: Record<string, unknown> = { backend: backend.name, date: new Date().toISOString(), cores: os.cpus().length };
+  const report: Record<string, unknown> = {
+    backend: backend.name,
+    date: new Date().toISOString(),
+    cores: os.availableParallelism(),
+    trainingCores: 1,
+  };
+  log(`Machine: ${machineLoad()}`);
 
   try {
     for (const preset of ['seed', 'cnn'] as const) {
       if (!options.only.has(preset)) continue;
       const runs: number[] = [];
+      const peerRuns: number[] = [];
+      const ratios: number[] = [];
+      const loads: number[] = [];
+      // Ours and the peer's alternate round by round, so both see the same disturbance.
       for (let r = 0; r < options.repeat; r++) {
+        loads.push(os.loadavg()[0]);
         runs.push(await trainingThroughput(preset, data, tmp, preset === 'cnn' ? Math.ceil(options.steps / 2) : options.steps));
-        log(`${preset}: ${Math.round(runs.at(-1)!)} samples/s`);
+        let line = `${preset}: ${Math.round(runs.at(-1)!)} samples/s`;
+        const peer = options.peer ? await runPeer(preset, defaultMnistDir(), options.peerThreads) : null;
+        if (peer) {
+          peerRuns.push(peer.samplesPerSecond);
+          ratios.push(runs.at(-1)! / peer.samplesPerSecond);
+          report.peerThreads = peer.threads;
+          line += `, PyTorch ${peer.samplesPerSecond} samples/s (${peer.threads} threads), ratio ${ratios.at(-1)!.toFixed(2)}`;
+        }
+        log(`${line} [${machineLoad()}]`);
       }
       report[`${preset}SamplesPerSecond`] = Math.round(median(runs));
       report[`${preset}SamplesPerSecondRuns`] = runs.map(Math.round);
-    }
-    if (options.peer && options.only.has('seed')) {
-      const peer: number[] = [];
-      for (let r = 0; r < options.repeat; r++) {
-        const rate = await runPeer(defaultMnistDir());
-        if (rate === null) break;
-        peer.push(rate);
-        log(`peer (PyTorch): ${rate} samples/s`);
+      if (options.peer) {
+        report[`${preset}PeerSamplesPerSecond`] = peerRuns.length ? Math.round(median(peerRuns)) : null;
+        report[`${preset}PeerRuns`] = peerRuns;
+        report[`${preset}ToPeerRatio`] = ratios.length ? Number(median(ratios).toFixed(3)) : null;
+        report[`${preset}ToPeerRatios`] = ratios.map((x) => Number(x.toFixed(3)));
+        if (!peerRuns.length) log(`peer ${preset}: not run (install Debian's python3-torch: see the README's "Benchmark")`);
       }
-      report.peerSamplesPerSecond = peer.length ? Math.round(median(peer)) : null;
-      report.peerRuns = peer;
-      report.seedToPeerRatio = peer.length ? Number(((report.seedSamplesPerSecond as number) / median(peer)).toFixed(3)) : null;
-      if (!peer.length) log('peer: not run (install python3-torch: see ../shared/peer/README.md)');
+      report[`${preset}LoadAverage`] = loads.map((x) => Number(x.toFixed(2)));
     }
     let model: tf.LayersModel | null = null;
     if (options.only.has('target')) {
@@ -210,10 +256,13 @@ async function main(): Promise<void> {
   }
   const rows: [string, string][] = [
     ['backend', String(report.backend)],
+    ['cores (machine / used for training / PyTorch threads)', `${report.cores} / ${report.trainingCores} / ${report.peerThreads ?? '-'}`],
     ['seed training samples/s (median)', String(report.seedSamplesPerSecond ?? '-')],
-    ['PyTorch peer samples/s (median)', String(report.peerSamplesPerSecond ?? '-')],
-    ['seed / peer', String(report.seedToPeerRatio ?? '-')],
+    ['seed PyTorch peer samples/s (median)', String(report.seedPeerSamplesPerSecond ?? '-')],
+    ['seed / PyTorch (median of rounds)', String(report.seedToPeerRatio ?? '-')],
     ['cnn training samples/s (median)', String(report.cnnSamplesPerSecond ?? '-')],
+    ['cnn PyTorch peer samples/s (median)', String(report.cnnPeerSamplesPerSecond ?? '-')],
+    ['cnn / PyTorch (median of rounds)', String(report.cnnToPeerRatio ?? '-')],
     [`time to 98% test accuracy (${DEFAULT_PRESET})`, report.secondsTo98 != null ? `${report.secondsTo98} s (${report.epochsTo98} epochs)` : '-'],
     ['evaluation, 10,000 test images', report.evaluationSeconds != null ? `${report.evaluationSeconds} s` : '-'],
     ['prediction latency median / p95', report.predictionMsMedian != null ? `${report.predictionMsMedian} / ${report.predictionMsP95} ms` : '-'],
