@@ -1,22 +1,10 @@
 /** `digits export`: a model folder from a run's latest checkpoint. */
 import { isEmptyOrMissing } from '../ml/atomicFolder.ts';
 import { exportModel, modelFromCheckpoint } from '../ml/runs.ts';
-import type { Command } from './digits.ts';
 import { UsageError } from './errors.ts';
-import { openBackend, openData, printJson, requiredString } from './options.ts';
+import { openBackend, openData, printJson, requiredString, type Command } from './options.ts';
 
 export const exportCommand: Command = {
-  summary: "Write a model folder (model.json, weights.bin, metadata.json) from a run's latest checkpoint.",
-  usage: 'digits export --run DIR --to DIR [--overwrite] [--no-test] [--data DIR] [--backend native|wasm|cpu] [--json]',
-  options: {
-    run: { type: 'string' },
-    to: { type: 'string' },
-    overwrite: { type: 'boolean' },
-    'no-test': { type: 'boolean' },
-    data: { type: 'string' },
-    backend: { type: 'string' },
-    json: { type: 'boolean' },
-  },
   async run(flags) {
     const runDir = requiredString(flags, 'run');
     const toDir = requiredString(flags, 'to');

@@ -4,8 +4,15 @@ import { currentModelDir, defaultWorkspaceDir } from '../app/workspace.ts';
 import { selectBackend, isBackendName, type BackendChoice } from '../ml/backend.ts';
 import type { MnistSplits } from '../ml/dataset.ts';
 import { loadMnist } from '../ml/mnist.ts';
-import type { Flags } from './digits.ts';
 import { UsageError } from './errors.ts';
+
+/** Parsed command-line flags, by name without the dashes. */
+export type Flags = Record<string, string | boolean | undefined>;
+
+/** What a command's module exports; its summary and flags are in commands.ts. */
+export interface Command {
+  run: (flags: Flags, positionals: string[]) => Promise<number>;
+}
 
 export function stringFlag(flags: Flags, name: string): string | undefined {
   const value = flags[name];

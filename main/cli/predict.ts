@@ -1,24 +1,10 @@
 /** `digits predict`: the seed's mnist_app.py, for any number of files at once. */
 import { loadModelFolder } from '../ml/modelFolder.ts';
 import { isFailure, predictImages, predictNumbers } from '../ml/predict.ts';
-import type { Command } from './digits.ts';
 import { UsageError } from './errors.ts';
-import { openBackend, printJson, modelDirFlag } from './options.ts';
+import { openBackend, printJson, modelDirFlag, type Command } from './options.ts';
 
 export const predictCommand: Command = {
-  summary:
-    'Read the digit in each image file (PNG, JPEG, WebP, GIF, TIFF, ...); with --number, read each picture as a row ' +
-    'of digits ("2026"). Exit code 1 if any file failed.',
-  usage: 'digits predict [--model DIR | --workspace DIR] [--number] [--seed-preprocessing] [--backend native|wasm|cpu] [--json] FILE...',
-  options: {
-    model: { type: 'string' },
-    workspace: { type: 'string' },
-    backend: { type: 'string' },
-    json: { type: 'boolean' },
-    number: { type: 'boolean' },
-    'seed-preprocessing': { type: 'boolean' },
-  },
-  positionals: true,
   async run(flags, files) {
     const modelDir = await modelDirFlag(flags);
     if (files.length === 0) throw new UsageError('name at least one image file');

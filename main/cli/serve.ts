@@ -5,11 +5,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Command } from './digits.ts';
 import { UsageError } from './errors.ts';
-import { defaultWorkspaceDir } from '../app/workspace.ts';
 import { openInBrowser } from './openBrowser.ts';
-import { intFlag, printJson, stringFlag, workspaceFlag } from './options.ts';
+import { intFlag, printJson, stringFlag, workspaceFlag, type Command } from './options.ts';
 
 /** The renderer as `npm run build` (electron-vite) leaves it; DIGITS_RENDERER_DIR points elsewhere (tests, packaging). */
 export function rendererDir(): string {
@@ -19,21 +17,6 @@ const DEFAULT_HOST = '127.0.0.1';
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export const serveCommand: Command = {
-  summary:
-    'Serve Digit Studio to a web browser on this machine. Prints the URL to open; it carries an access token that ' +
-    'the first page load trades for a browser cookie (and takes out of the address bar). The URL keeps working, in ' +
-    'any browser, until the server stops: treat it like a password. A new token is made at every start. ' +
-    '--open also opens it in the default browser where there is a display. Runs and the current model live in ' +
-    '--workspace (default: the per-user folder the desktop app uses, ' + defaultWorkspaceDir() + ').',
-  usage: 'digits serve [--port N] [--host H] [--workspace DIR] [--backend native|wasm|cpu] [--open] [--json]',
-  options: {
-    port: { type: 'string' },
-    host: { type: 'string' },
-    workspace: { type: 'string' },
-    backend: { type: 'string' },
-    open: { type: 'boolean' },
-    json: { type: 'boolean' },
-  },
   async run(flags) {
     const port = intFlag(flags, 'port', 0, 65_535) ?? 0;
     const host = stringFlag(flags, 'host') ?? DEFAULT_HOST;

@@ -1,13 +1,9 @@
 /** `digits test`: the seed's mnist_test.py: test-set metrics of a model folder. */
 import { evaluateModel } from '../ml/evaluate.ts';
 import { loadModelFolder } from '../ml/modelFolder.ts';
-import type { Command } from './digits.ts';
-import { openBackend, openData, printJson, modelDirFlag } from './options.ts';
+import { openBackend, openData, printJson, modelDirFlag, type Command } from './options.ts';
 
 export const testCommand: Command = {
-  summary: 'Test-set accuracy, loss, confusion matrix and per-class precision/recall of a model folder.',
-  usage: 'digits test [--model DIR | --workspace DIR] [--data DIR] [--backend native|wasm|cpu] [--json]',
-  options: { model: { type: 'string' }, workspace: { type: 'string' }, data: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' } },
   async run(flags) {
     const modelDir = await modelDirFlag(flags);
     await openBackend(flags);

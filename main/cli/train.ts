@@ -3,32 +3,14 @@ import path from 'node:path';
 import { PRESET_NAMES, DEFAULT_PRESET, isPresetName } from '../ml/models.ts';
 import { trainRun } from '../ml/runs.ts';
 import type { TrainingEvent } from '../ml/trainer.ts';
-import type { Command } from './digits.ts';
 import { UsageError } from './errors.ts';
-import { intFlag, numberFlag, openBackend, openData, printJson, stringFlag } from './options.ts';
+import { intFlag, numberFlag, openBackend, openData, printJson, stringFlag, type Command } from './options.ts';
 import { ProgressBar } from './progressBar.ts';
 
 /** JSON progress lines at most this often (the first and last step always). */
 const JSON_PROGRESS_MS = 250;
 
 export const trainCommand: Command = {
-  summary: 'Train a model on MNIST (or a folder of IDX files); a rerun on the same --run folder resumes.',
-  usage:
-    'digits train [--preset fast|seed|cnn] [--epochs N | --steps N] [--batch-size N] [--learning-rate X] ' +
-    '[--limit N] [--data DIR] [--run DIR] [--checkpoint-every N] [--backend native|wasm|cpu] [--json]',
-  options: {
-    preset: { type: 'string' },
-    epochs: { type: 'string' },
-    steps: { type: 'string' },
-    'batch-size': { type: 'string' },
-    'learning-rate': { type: 'string' },
-    limit: { type: 'string' },
-    data: { type: 'string' },
-    run: { type: 'string' },
-    'checkpoint-every': { type: 'string' },
-    backend: { type: 'string' },
-    json: { type: 'boolean' },
-  },
   async run(flags) {
     const preset = stringFlag(flags, 'preset') ?? DEFAULT_PRESET;
     if (!isPresetName(preset)) throw new UsageError(`--preset must be one of ${PRESET_NAMES.join(', ')}, not '${preset}'`);

@@ -1,0 +1,201 @@
+/**
+ * The `digits` command table: every subcommand's summary, flags and what `--json` prints. From
+ * this one table come `digits --help`, `digits <command> --help`, the option parser's settings and
+ * the README's command reference (commands.test.ts checks that the README is up to date;
+ * `npx tsx main/cli/commandReference.ts --write` rewrites it).
+ *
+ * Adding a flag is one line in its command's `flags` (a shared one from FLAGS, or a new literal).
+ * Adding a command is one entry here plus its module, which exports a `Command` (options.ts).
+ * The implementations load lazily: TensorFlow.js and sharp take a while to import, and help needs
+ * neither.
+ */
+import type { Command } from './options.ts';
+
+export interface FlagSpec {
+  type: 'string' | 'boolean';
+  /** The placeholder shown after a string flag: `N`, `DIR`, `fast|seed|cnn`. */
+  value?: string;
+  /** Shown without brackets in the usage line. */
+  required?: boolean;
+  help: string;
+}
+
+export interface CommandSpec {
+  summary: string;
+  flags: Record<string, FlagSpec>;
+  /** The positional arguments as shown in the usage line (`FILE...`); none when absent. */
+  positionals?: string;
+  /** What standard output holds with `--json`. */
+  json?: string;
+  load: () => Promise<Command>;
+}
+
+/** Flags that mean the same in every command that takes them. */
+export const FLAGS = {
+  backend: {
+    type: 'string',
+    value: 'native|wasm|cpu',
+    help: 'the TensorFlow.js backend (default: native when installed, else wasm); the choice and its reason go to standard error',
+  },
+  json: { type: 'boolean', help: 'machine-readable JSON on standard output; messages go to standard error' },
+  data: { type: 'string', value: 'DIR', help: 'a folder holding the four MNIST IDX files, raw or .gz (default: the embedded MNIST)' },
+  model: {
+    type: 'string',
+    value: 'DIR',
+    help: 'the model folder (model.json, weights.bin, metadata.json); default: the current model of the workspace',
+  },
+  workspace: {
+    type: 'string',
+    value: 'DIR',
+    help: 'where runs and the current model live (default: the per-user folder the desktop app uses)',
+  },
+} as const satisfies Record<string, FlagSpec>;
+
+export const COMMANDS: Record<string, CommandSpec> = {
+  train: {
+    summary: 'Train a model on MNIST (or a folder of IDX files); a rerun on the same --run folder resumes.',
+    flags: {
+      preset: { type: 'string', value: 'fast|seed|cnn', help: 'the model and training recipe (default: fast)' },
+      epochs: { type: 'string', value: 'N', help: "the run's total length in epochs (default: the preset's)" },
+      steps: { type: 'string', value: 'N', help: "the run's total length in steps; give --steps or --epochs, not both" },
+      'batch-size': { type: 'string', value: 'N', help: "images per step (default: the preset's)" },
+      'learning-rate': { type: 'string', value: 'X', help: "the starting learning rate (default: the preset's)" },
+      limit: { type: 'string', value: 'N', help: 'train on the first N training images only' },
+      data: FLAGS.data,
+      run: { type: 'string', value: 'DIR', help: 'the run folder for checkpoints and the final model (default: runs/PRESET)' },
+      'checkpoint-every': { type: 'string', value: 'N', help: 'steps between checkpoints (default: 1000; one is always written at the end and on Ctrl-C)' },
+      backend: FLAGS.backend,
+      json: FLAGS.json,
+    },
+    json: 'one object per line: `start`, `progress` (at most 4 a second), `epoch`, then `done` (model folder, test accuracy) or `stopped` (Ctrl-C; rerun to resume)',
+    load: async () => (await import('./train.ts')).trainCommand,
+  },
+  test: {
+    summary: 'Test-set accuracy, loss, confusion matrix and per-class precision/recall of a model folder.',
+    flags: { model: FLAGS.model, workspace: FLAGS.workspace, data: FLAGS.data, backend: FLAGS.backend, json: FLAGS.json },
+    json: 'one object: accuracy, loss, count, confusion, perClass, misclassified (test-set indices)',
+    load: async () => (await import('./test.ts')).testCommand,
+  },
+  predict: {
+    summary:
+      'Read the digit in each image file (PNG, JPEG, WebP, GIF, TIFF, ...); with --number, read each picture as a row ' +
+      'of digits ("2026"). Exit code 1 if any file failed.',
+    flags: {
+      model: FLAGS.model,
+      workspace: FLAGS.workspace,
+      number: { type: 'boolean', help: 'read a row of digits from each picture, not one digit' },
+      'seed-preprocessing': { type: 'boolean', help: "the seed tutorial's plain resize-and-threshold instead of our pipeline" },
+      backend: FLAGS.backend,
+      json: FLAGS.json,
+    },
+    positionals: 'FILE...',
+    json: 'one array, an object per file: `digit` and `probabilities` (with --number: `number` and `digits`), or `error`',
+    load: async () => (await import('./predict.ts')).predictCommand,
+  },
+  export: {
+    summary: "Write a model folder (model.json, weights.bin, metadata.json) from a run's latest checkpoint.",
+    flags: {
+      run: { type: 'string', value: 'DIR', required: true, help: 'the run folder to export' },
+      to: { type: 'string', value: 'DIR', required: true, help: 'the model folder to write' },
+      overwrite: { type: 'boolean', help: 'replace a non-empty --to folder' },
+      'no-test': { type: 'boolean', help: 'skip measuring test accuracy for the metadata' },
+      data: FLAGS.data,
+      backend: FLAGS.backend,
+      json: FLAGS.json,
+    },
+    json: 'one object: model, step, testAccuracy (null with --no-test)',
+    load: async () => (await import('./export.ts')).exportCommand,
+  },
+  serve: {
+    summary:
+      'Serve Digit Studio to a web browser on this machine. Prints the URL to open; it carries an access token that ' +
+      'the first page load trades for a browser cookie (and takes out of the address bar). The URL keeps working, in ' +
+      'any browser, until the server stops: treat it like a password. A new token is made at every start.',
+    flags: {
+      port: { type: 'string', value: 'N', help: 'the port to listen on (default: any free port)' },
+      host: { type: 'string', value: 'H', help: 'the address to listen on (default: 127.0.0.1, this machine only)' },
+      workspace: FLAGS.workspace,
+      backend: FLAGS.backend,
+      open: { type: 'boolean', help: 'also open the URL in the default browser, where there is a display' },
+      json: FLAGS.json,
+    },
+    json: 'one object `{url}` once listening',
+    load: async () => (await import('./serve.ts')).serveCommand,
+  },
+};
+
+/** The settings node:util's parseArgs takes for a command. */
+export function parserOptions(spec: CommandSpec): Record<string, { type: 'string' | 'boolean' }> {
+  return Object.fromEntries(Object.entries(spec.flags).map(([name, flag]) => [name, { type: flag.type }]));
+}
+
+/** `--preset fast|seed|cnn`, `--json`. */
+function flagText(name: string, flag: FlagSpec): string {
+  return flag.type === 'string' ? `--${name} ${flag.value ?? 'VALUE'}` : `--${name}`;
+}
+
+function flagUsage(name: string, flag: FlagSpec): string {
+  return flag.required ? flagText(name, flag) : `[${flagText(name, flag)}]`;
+}
+
+/** `digits train [--preset fast|seed|cnn] ... [--json]`. */
+export function usageLine(name: string, spec: CommandSpec): string {
+  const flags = Object.entries(spec.flags).map(([flagName, flag]) => flagUsage(flagName, flag));
+  return ['digits', name, ...flags, ...(spec.positionals ? [spec.positionals] : [])].join(' ');
+}
+
+/** `digits <command> --help`. */
+export function commandHelp(name: string, spec: CommandSpec): string {
+  const entries = Object.entries(spec.flags).map(([flagName, flag]) => [flagText(flagName, flag), flag] as const);
+  const width = Math.max(...entries.map(([text]) => text.length));
+  const lines = [spec.summary, '', `Usage: ${usageLine(name, spec)}`, '', 'Options:'];
+  for (const [text, flag] of entries) lines.push(`  ${text.padEnd(width)}  ${flag.required ? 'required; ' : ''}${flag.help}`);
+  if (spec.json) lines.push('', `With --json: ${spec.json}.`);
+  return lines.join('\n');
+}
+
+/** `digits --help`. */
+export function overallHelp(): string {
+  const names = Object.keys(COMMANDS);
+  const width = Math.max(...names.map((n) => n.length));
+  return [
+    'Digit Studio: train, test and use handwritten-digit recognisers.',
+    '',
+    'Usage: digits <command> [options]',
+    '',
+    ...names.map((name) => `  ${name.padEnd(width)}  ${COMMANDS[name].summary}`),
+    '',
+    'The workspace (runs and the current model) defaults to the per-user folder the desktop app uses.',
+    'Run `digits <command> --help` for the options of one command.',
+  ].join('\n');
+}
+
+/** The README's command reference (Markdown). */
+export function commandReference(): string {
+  const sections = Object.entries(COMMANDS).map(([name, spec]) => {
+    const rows = Object.entries(spec.flags).map(([flagName, flag]) => {
+      const text = flagText(flagName, flag);
+      // A table cell ends at any unescaped |, even inside a code span.
+      const cell = (value: string) => value.replaceAll('|', '\\|');
+      return `| \`${cell(text)}\` | ${flag.required ? 'required; ' : ''}${cell(flag.help)} |`;
+    });
+    return [
+      `### \`digits ${name}\``,
+      '',
+      spec.summary,
+      '',
+      '```sh',
+      `npx ${usageLine(name, spec)}`,
+      '```',
+      '',
+      '| option | meaning |',
+      '| --- | --- |',
+      ...rows,
+      ...(spec.json ? ['', `With \`--json\`: ${spec.json}.`] : []),
+    ].join('\n');
+  });
+  return sections.join('\n\n');
+}
+
+export const REFERENCE_START = '<!-- digits command reference: generated from main/cli/commands.ts -->';
+export const REFERENCE_END = '<!-- end of the digits command reference -->';
