@@ -9,9 +9,10 @@
  * Byte arrays travel as Uint8Array (structured clone in Electron; the WebSocket transport
  * encodes them).
  */
+import type { AppLimits } from '../ml/limits.ts';
 import type { BackendName, PresetName, TrainingEvent } from '../ml/types.ts';
 
-export type { BackendName, PresetName, TrainingEvent };
+export type { AppLimits, BackendName, PresetName, TrainingEvent };
 
 export interface PresetInfo {
   name: PresetName;
@@ -39,17 +40,8 @@ export interface AppInfo {
   dataset: DatasetInfo;
   presets: PresetInfo[];
   defaultPreset: PresetName;
-  /** Hard limits the train panel enforces on its inputs. */
-  limits: TrainingLimits;
-}
-
-export interface TrainingLimits {
-  maxEpochs: number;
-  maxSteps: number;
-  minBatchSize: number;
-  maxBatchSize: number;
-  minLearningRate: number;
-  maxLearningRate: number;
+  /** Hard limits main enforces (main/ml/limits.ts): the train panel's inputs, picture and request sizes. */
+  limits: AppLimits;
 }
 
 export interface TrainingRequest {

@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../ml/backend.ts';
 import { PIXELS, sliceImageSet, type MnistSplits } from '../ml/dataset.ts';
+import { PICTURE_LIMITS, REQUEST_LIMITS } from '../ml/limits.ts';
 import { loadMnist } from '../ml/mnist.ts';
 import { exportModel } from '../ml/runs.ts';
 import { trainModel } from '../ml/trainer.ts';
@@ -57,6 +58,9 @@ describe('studio service', () => {
     expect(info.presets.map((p) => p.name).sort()).toEqual(['cnn', 'fast', 'seed']);
     expect(info.presets.find((p) => p.name === 'seed')).toMatchObject({ batchSize: 200, learningRate: 0.1, defaultSteps: 50_000 });
     expect(info.limits.maxBatchSize).toBeGreaterThan(info.limits.minBatchSize);
+    // The window learns main's own picture and request limits, so it never sends what main refuses.
+    expect(info.limits).toMatchObject({ maxPictureBytes: PICTURE_LIMITS.maxFileBytes, maxRequestBytes: REQUEST_LIMITS.maxPredictionBytes });
+    expect(info.limits.maxRequestBytes).toBeGreaterThanOrEqual(info.limits.maxPictureBytes);
     await service.dispose();
   });
 
@@ -136,6 +140,24 @@ describe('studio service', () => {
     }
     expect(failed).toMatchObject({ name: 'broken.png', ok: false });
     if (!failed.ok) expect(failed.error).toMatch(/broken\.png/);
+    await service.dispose();
+  });
+
+  it('fails an oversized picture on its own card and still predicts its neighbours', async () => {
+    const service = newService(path.join(tmp, 'ws-oversized'));
+    await service.handlers.importModel({ dir: modelDir });
+    const good = await digitPng(1);
+    const huge = new Uint8Array(PICTURE_LIMITS.maxFileBytes + 1);
+    huge.set(good);
+    const results = await service.handlers.predictImages({
+      files: [
+        { name: 'one.png', bytes: good },
+        { name: 'photo.png', bytes: huge },
+        { name: 'again.png', bytes: good },
+      ],
+    });
+    expect(results.map((r) => r.ok)).toEqual([true, false, true]);
+    expect(results[1]).toMatchObject({ name: 'photo.png', ok: false, code: 'too-large', error: expect.stringMatching(/photo\.png: the file is 25\.1 MB, larger than the 25\.0 MB limit/) });
     await service.dispose();
   });
 

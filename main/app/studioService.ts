@@ -14,6 +14,7 @@ import { isEmptyOrMissing, writeFolderAtomically } from '../ml/atomicFolder.ts';
 import { selectBackend, type BackendChoice, type BackendName } from '../ml/backend.ts';
 import { CLASSES, PIXELS, type MnistSplits } from '../ml/dataset.ts';
 import { metricsFromProbabilities, predictSet } from '../ml/evaluate.ts';
+import { appLimits } from '../ml/limits.ts';
 import { loadMnist } from '../ml/mnist.ts';
 import { loadModelFolder, saveModelFolder, type ModelMetadata } from '../ml/modelFolder.ts';
 import { DEFAULT_PRESET, PRESETS, PRESET_NAMES, isPresetName } from '../ml/models.ts';
@@ -32,7 +33,7 @@ import { StudioError } from './errors.ts';
 import { EventHub } from './eventHub.ts';
 import { createTrainingHost, forkNodeTrainer } from './trainingHost.ts';
 import type { ForkTrainer } from './trainingProtocol.ts';
-import { TRAINING_LIMITS, withValidation } from './validation.ts';
+import { withValidation } from './validation.ts';
 import { CURRENT_MODEL_FILE } from './workspace.ts';
 
 /** Test images listed per diagonal (correct) confusion cell; off-diagonal cells are complete. */
@@ -286,7 +287,7 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
           };
         }),
         defaultPreset: DEFAULT_PRESET,
-        limits: { ...TRAINING_LIMITS },
+        limits: appLimits(),
       };
       return info;
     },

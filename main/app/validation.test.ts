@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { REQUEST_NAMES } from './contract.ts';
 import { StudioError } from './errors.ts';
-import { PAYLOAD_SCHEMAS, REQUEST_LIMITS, TRAINING_LIMITS, validatePayload } from './validation.ts';
+import { PICTURE_LIMITS, REQUEST_LIMITS, TRAINING_LIMITS } from '../ml/limits.ts';
+import { PAYLOAD_SCHEMAS, validatePayload } from './validation.ts';
 
 function problem(name: string, payload: unknown): string {
   try {
@@ -37,6 +38,9 @@ describe('validatePayload', () => {
     const files = Array.from({ length: REQUEST_LIMITS.maxFilesPerPrediction }, (_, i) => file(`${i}.png`, 10));
     expect(validatePayload('predictImages', { files }).files).toHaveLength(200);
     expect(validatePayload('predictImages', { files: [{ name: 'b.png', bytes: Buffer.from([1, 2]) }] }).files).toHaveLength(1);
+    // An oversized picture is left to the handler, which fails it alone (its neighbours are read).
+    const oversized = [file('ok.png', 5), file('huge.jpg', PICTURE_LIMITS.maxFileBytes + 1)];
+    expect(validatePayload('predictImages', { files: oversized }).files).toHaveLength(2);
   });
 
   it('names the request, the field and the limit when a payload is wrong', () => {
@@ -50,8 +54,9 @@ describe('validatePayload', () => {
     expect(problem('getTestImages', { indices: [-1] })).toMatch(/indices\[0\]: index must be at least 0/);
     expect(problem('getTestImages', { indices: Array.from({ length: 1001 }, () => 0) })).toMatch(/at most 1000 indices/);
     expect(problem('predictImages', { files: Array.from({ length: 201 }, () => file('a.png', 1)) })).toMatch(/at most 200 files/);
-    expect(problem('predictImages', { files: [file('ok.png', 5), file('huge.jpg', REQUEST_LIMITS.maxFileBytes + 1)] })).toMatch(
-      /files\[1\]\.bytes: huge\.jpg is 20\.1 MB; the limit is 20\.0 MB per picture/,
+    const big = Math.floor(PICTURE_LIMITS.maxFileBytes * 0.9);
+    expect(problem('predictImages', { files: [file('a.png', big), file('b.png', big)] })).toMatch(
+      /files: the pictures add up to 45\.0 MB; send at most 40\.0 MB per call/,
     );
     expect(problem('predictImages', { files: [{ name: 'x.png', bytes: [1, 2, 3] }] })).toMatch(/bytes must be a Uint8Array/);
     expect(problem('exportModel', { dir: 'models/out' })).toMatch(/dir must be an absolute folder path/);

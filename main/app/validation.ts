@@ -8,32 +8,9 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { PRESET_NAMES } from '../ml/models.ts';
-import { REQUEST_NAMES, type Payload, type RequestName, type StudioHandlers, type TrainingLimits } from './contract.ts';
+import { PICTURE_LIMITS, REQUEST_LIMITS, TRAINING_LIMITS, describeMegabytes } from '../ml/limits.ts';
+import { REQUEST_NAMES, type Payload, type RequestName, type StudioHandlers } from './contract.ts';
 import { StudioError } from './errors.ts';
-
-/** The bounds of the train panel's inputs; getAppInfo reports them so the UI enforces the same. */
-export const TRAINING_LIMITS: TrainingLimits = {
-  maxEpochs: 500,
-  maxSteps: 1_000_000,
-  minBatchSize: 1,
-  maxBatchSize: 2048,
-  minLearningRate: 1e-6,
-  maxLearningRate: 1,
-};
-
-/** Per-call limits of the image requests. */
-export const REQUEST_LIMITS = {
-  maxFilesPerPrediction: 200,
-  maxFileBytes: 20 * 1024 * 1024,
-  maxPredictionBytes: 200 * 1024 * 1024,
-  maxFileNameLength: 1000,
-  maxIndicesPerCall: 1000,
-  maxTrainingLimit: 10_000_000,
-  maxPathLength: 4096,
-} as const;
-
-/** Rounded up, so a file just over a limit never reads as equal to it. */
-const megabytes = (bytes: number) => `${(Math.ceil((bytes / (1024 * 1024)) * 10) / 10).toFixed(1)} MB`;
 
 const noPayload = z.union([z.undefined(), z.null(), z.strictObject({})]);
 
@@ -83,22 +60,15 @@ const predictPayload = z
       .max(REQUEST_LIMITS.maxFilesPerPrediction, { error: `at most ${REQUEST_LIMITS.maxFilesPerPrediction} files per call` }),
   })
   .superRefine((payload, ctx) => {
+    // A picture over the per-picture limit is not refused here: it becomes its own failed item
+    // (the decoder refuses it unread), so its neighbours are still predicted. It is not counted.
     let total = 0;
-    payload.files.forEach((file, i) => {
-      total += file.bytes.byteLength;
-      if (file.bytes.byteLength > REQUEST_LIMITS.maxFileBytes) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['files', i, 'bytes'],
-          message: `${file.name || 'file'} is ${megabytes(file.bytes.byteLength)}; the limit is ${megabytes(REQUEST_LIMITS.maxFileBytes)} per picture`,
-        });
-      }
-    });
+    for (const file of payload.files) if (file.bytes.byteLength <= PICTURE_LIMITS.maxFileBytes) total += file.bytes.byteLength;
     if (total > REQUEST_LIMITS.maxPredictionBytes) {
       ctx.addIssue({
         code: 'custom',
         path: ['files'],
-        message: `the pictures add up to ${megabytes(total)}; send at most ${megabytes(REQUEST_LIMITS.maxPredictionBytes)} per call`,
+        message: `the pictures add up to ${describeMegabytes(total)}; send at most ${describeMegabytes(REQUEST_LIMITS.maxPredictionBytes)} per call`,
       });
     }
   });

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { REQUEST_NAMES, eventChannel, requestChannel, type StudioEvents, type StudioHandlers } from '../app/contract.ts';
 import type { Envelope } from '../app/errors.ts';
 import { EventHub } from '../app/eventHub.ts';
+import { withValidation } from '../app/validation.ts';
 import { registerStudioIpc, trustedSender } from './ipc.ts';
 import { isRendererUrl } from './rendererFiles.ts';
 
@@ -15,12 +16,13 @@ function setup() {
   };
   const handlers = Object.fromEntries(REQUEST_NAMES.map((name) => [name, vi.fn(async (payload: unknown) => ({ handled: name, payload }))])) as unknown as StudioHandlers &
     Record<string, ReturnType<typeof vi.fn>>;
+  // As the service does: every handler validates its own payload (the real zod schemas).
   const hub = new EventHub<StudioEvents>();
   const sent: [string, unknown][] = [];
   const webContents = { id: 7, send: (channel: string, payload: unknown) => sent.push([channel, payload]), isDestroyed: () => false };
   const window = { webContents };
   const isTrustedSender = trustedSender(() => window, (url) => isRendererUrl(url));
-  const off = registerStudioIpc({ ipcMain: ipcMain as never, handlers, events: hub, isTrustedSender: isTrustedSender as never, target: () => webContents });
+  const off = registerStudioIpc({ ipcMain: ipcMain as never, handlers: withValidation(handlers), events: hub, isTrustedSender: isTrustedSender as never, target: () => webContents });
   const ours = { sender: { id: 7 }, senderFrame: { url: 'app://studio/index.html', parent: null } };
   const call = (name: string, payload: unknown, event: unknown = ours) => registered.get(requestChannel(name as never))!(event, payload);
   return { registered, ipcMain, handlers, hub, sent, call, off, ours };

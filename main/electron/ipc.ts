@@ -1,7 +1,8 @@
 /**
  * Electron IPC for the studio contract: one `ipcMain.handle` per request, and the service's events
- * forwarded to the window. Every request is checked before it reaches the service: it must come
- * from our window's top frame showing our renderer, and its payload must validate.
+ * forwarded to the window. Every request must come from our window's top frame showing our
+ * renderer; its payload is validated by the handlers themselves (the service wraps every one in
+ * `withValidation`, main/app/validation.ts), so it is not checked a second time here.
  *
  * Errors never cross IPC as thrown errors (Electron would keep only the message, prefixed with
  * "Error invoking remote method"): each handler returns an Envelope, `{ ok: true, value }` or
@@ -13,7 +14,6 @@ import type { IpcMain, IpcMainInvokeEvent } from 'electron';
 import { EVENT_NAMES, REQUEST_NAMES, eventChannel, requestChannel, type StudioEvents, type StudioHandlers } from '../app/contract.ts';
 import { StudioError, toEnvelope } from '../app/errors.ts';
 import type { StudioServiceEvents } from '../app/studioService.ts';
-import { validatePayload } from '../app/validation.ts';
 
 /** Where events go: the window's webContents (null once it is gone). */
 export interface EventTarget {
@@ -56,7 +56,7 @@ export function registerStudioIpc(options: StudioIpcOptions): () => void {
           throw new StudioError('forbidden', `Refused '${name}': the request did not come from the Digit Studio window.`);
         }
         const handler = options.handlers[name] as (payload: unknown) => Promise<unknown>;
-        return handler(validatePayload(name, payload));
+        return handler(payload);
       }),
     );
   }

@@ -17,6 +17,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import { IMAGE_SIZE, PIXELS } from './dataset.ts';
+import { PICTURE_LIMITS, describeMegabytes } from './limits.ts';
 
 export type PreprocessMode = 'mnist' | 'seed';
 
@@ -73,10 +74,8 @@ export interface PreprocessOptions {
   fileName?: string;
 }
 
-/** Pictures above this many pixels are refused before decoding (a photo is 12-48 MP). */
-export const MAX_INPUT_PIXELS = 50_000_000;
-/** Files above this size are refused before reading. */
-export const MAX_FILE_BYTES = 100 * 1024 * 1024;
+const MAX_INPUT_PIXELS = PICTURE_LIMITS.maxPixels;
+const MAX_FILE_BYTES = PICTURE_LIMITS.maxFileBytes;
 /**
  * Pictures are analysed at most this many pixels on a side. 384 reads the real-world bench as
  * well as 512 did (bench/realworld.ts, 100 per group) and keeps single-image prediction p95
@@ -130,7 +129,7 @@ interface LoadedImage {
 const MEGABYTE = 1024 * 1024;
 
 function describeBytes(count: number): string {
-  return count >= MEGABYTE ? `${(count / MEGABYTE).toFixed(1)} MB` : `${count} bytes`;
+  return count >= MEGABYTE ? describeMegabytes(count) : `${count} bytes`;
 }
 
 /** What the first bytes say the file is; used to word messages and to tell damage from "not an image". */
@@ -227,7 +226,7 @@ async function readInput(input: Uint8Array | string, fileName?: string): Promise
     const name = fileName ?? 'image';
     if (input.length === 0) throw new ImageError('empty', name, 'the file is empty (0 bytes)');
     if (input.length > MAX_FILE_BYTES) {
-      throw new ImageError('too-large', name, `the file is ${describeBytes(input.length)}, larger than the ${MAX_FILE_BYTES / MEGABYTE} MB limit`);
+      throw new ImageError('too-large', name, `the file is ${describeBytes(input.length)}, larger than the ${describeMegabytes(MAX_FILE_BYTES)} limit`);
     }
     return { bytes: input, name };
   }
@@ -245,7 +244,7 @@ async function readInput(input: Uint8Array | string, fileName?: string): Promise
   if (!stat.isFile()) throw new ImageError('unsupported', name, 'is not a regular file (a device, pipe or socket)');
   if (stat.size === 0) throw new ImageError('empty', name, 'the file is empty (0 bytes)');
   if (stat.size > MAX_FILE_BYTES) {
-    throw new ImageError('too-large', name, `the file is ${describeBytes(stat.size)}, larger than the ${MAX_FILE_BYTES / MEGABYTE} MB limit`);
+    throw new ImageError('too-large', name, `the file is ${describeBytes(stat.size)}, larger than the ${describeMegabytes(MAX_FILE_BYTES)} limit`);
   }
   try {
     return { bytes: await fs.readFile(input), name };

@@ -20,16 +20,16 @@ import type { Duplex } from 'node:stream';
 import { networkInterfaces, hostname as machineName } from 'node:os';
 import path from 'node:path';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
-import { EVENT_NAMES, REQUEST_NAMES, type StudioErrorInfo, type StudioEvents, type StudioHandlers } from '../app/contract.ts';
+import { EVENT_NAMES, REQUEST_NAMES, type StudioEvents, type StudioHandlers } from '../app/contract.ts';
+import { toErrorInfo } from '../app/errors.ts';
+import { TRANSPORT_LIMITS } from '../ml/limits.ts';
 import { MAX_MESSAGE_BYTES, WIRE_ERRORS, WireFormatError, encodeMessage, parseRequest, type RequestId, type WireReply } from './wire.ts';
 
 /** Image uploads travel base64-encoded inside one message: 64 MB is about 48 MB of files. */
 export const DEFAULT_MAX_MESSAGE_BYTES = MAX_MESSAGE_BYTES;
-/** Requests one connection may have in flight; more get a 'busy' error. */
-export const MAX_IN_FLIGHT = 16;
-export const MAX_CONNECTIONS = 32;
-/** A client that lets this much pile up unread is dropped; it reconnects and asks for a snapshot. */
-const MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
+export const MAX_IN_FLIGHT = TRANSPORT_LIMITS.maxInFlight;
+export const MAX_CONNECTIONS = TRANSPORT_LIMITS.maxConnections;
+const MAX_BUFFERED_BYTES = TRANSPORT_LIMITS.maxBufferedBytes;
 const HEARTBEAT_MS = 30_000;
 export const WS_PATH = '/ws';
 const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
@@ -147,14 +147,6 @@ function readCookie(header: string | undefined, name: string): string | undefine
     if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
   }
   return undefined;
-}
-
-function errorInfo(error: unknown): StudioErrorInfo {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === 'string' ? { message: error.message, code } : { message: error.message };
-  }
-  return { message: String(error) };
 }
 
 /** Starts serving; resolves once listening. Throws ServerError when staticDir has no built renderer. */
@@ -359,7 +351,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     } catch (error) {
       if (error instanceof WireFormatError) id = error.requestId;
       else log(`digits serve: request ${String(id)} failed: ${(error as Error)?.stack ?? String(error)}`);
-      reply(ws, { id, error: errorInfo(error) });
+      reply(ws, { id, error: toErrorInfo(error) });
     }
   }
 

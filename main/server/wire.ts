@@ -10,6 +10,7 @@
  * `{ "$bytes": "<base64>" }` and is decoded back recursively on the other side.
  */
 import type { StudioErrorInfo } from '../app/contract.ts';
+import { TRANSPORT_LIMITS } from '../ml/limits.ts';
 
 export type RequestId = number | string;
 
@@ -33,7 +34,7 @@ export const BYTES_KEY = '$bytes';
  * encoded (4/3 of their size), so about 48 MB of files fit in one message; the client splits
  * larger prediction requests.
  */
-export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+export const MAX_MESSAGE_BYTES = TRANSPORT_LIMITS.maxMessageBytes;
 
 /** Error codes the transport itself uses (handlers may add their own). */
 export const WIRE_ERRORS = {

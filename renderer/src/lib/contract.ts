@@ -4,6 +4,7 @@
  */
 export type {
   AppInfo,
+  AppLimits,
   BackendName,
   ClassMetricsInfo,
   DatasetInfo,
@@ -20,7 +21,6 @@ export type {
   StudioEvents,
   TestImage,
   TrainingEvent,
-  TrainingLimits,
   TrainingRequest,
   TrainingSnapshot,
   TrainingState,

@@ -2,15 +2,20 @@
  * The prediction pane's state: files go to main in chunks (so dozens of pictures never freeze
  * the window or make one giant message), results arrive card by card, and one bad file gets its
  * own error while the others succeed.
+ *
+ * The limits are main's own (AppInfo.limits): a picture over the per-picture size is refused
+ * here on its own card, and a chunk stays within both the count and the byte limit of a request.
  */
-import { chunk } from '../lib/chunks.ts';
-import type { ImageUpload, PredictionItem, StudioApi } from '../lib/contract.ts';
+import { chunkBySize } from '../lib/chunks.ts';
+import type { AppLimits, ImageUpload, PredictionItem, StudioApi } from '../lib/contract.ts';
 import { errorMessage } from '../lib/errors.ts';
 import type { PickedFile } from '../lib/imageFiles.ts';
+import { describeMegabytes } from '../../../main/ml/limits.ts';
 
+/** At most this many pictures per request, so results appear card by card. */
 export const FILES_PER_REQUEST = 16;
-/** Larger files are refused here rather than shipped to main (a digit picture is far smaller). */
-export const MAX_FILE_BYTES = 25 * 1024 * 1024;
+
+type PredictionLimits = Pick<AppLimits, 'maxPictureBytes' | 'maxPicturesPerRequest' | 'maxRequestBytes'>;
 
 export interface PredictionCard {
   id: number;
@@ -47,12 +52,29 @@ export class Predictions {
 
   readonly #api: StudioApi;
   readonly #urls: UrlFactory;
+  readonly #knownLimits: () => PredictionLimits | null;
   #nextId = 1;
   #queue: Promise<void> = Promise.resolve();
 
-  constructor(api: StudioApi, urls: UrlFactory = browserUrls) {
+  /** `limits`: main's limits when already known (the window's AppInfo); else they are asked for once. */
+  constructor(api: StudioApi, urls: UrlFactory = browserUrls, limits: () => PredictionLimits | null = () => null) {
     this.#api = api;
     this.#urls = urls;
+    this.#knownLimits = limits;
+  }
+
+  #askedLimits: Promise<PredictionLimits> | null = null;
+  #limits(): Promise<PredictionLimits> {
+    const known = this.#knownLimits();
+    if (known) return Promise.resolve(known);
+    this.#askedLimits ??= this.#api.getAppInfo().then(
+      (info) => info.limits,
+      (error: unknown) => {
+        this.#askedLimits = null;
+        throw error;
+      },
+    );
+    return this.#askedLimits;
   }
 
   get busy(): boolean {
@@ -78,30 +100,45 @@ export class Predictions {
   }
 
   async #run(files: readonly PickedFile[]): Promise<void> {
-    for (const group of chunk(files, FILES_PER_REQUEST)) {
-      const items = await this.#predictGroup(group);
-      const cards = group.map((picked, i) => ({
-        id: this.#nextId++,
-        item: items[i],
-        thumbnail: items[i].ok ? this.#urls.create(picked.file) : null,
-      }));
-      this.cards = [...this.cards, ...cards];
-      const progress = this.progress ?? { done: 0, total: files.length };
-      const done = progress.done + group.length;
-      this.progress = done >= progress.total ? null : { done, total: progress.total };
+    let limits: PredictionLimits;
+    try {
+      limits = await this.#limits();
+    } catch (error) {
+      this.#add(files, files.map((picked) => failure(picked.name, errorMessage(error))));
+      return;
     }
+    const groups = chunkBySize(files, {
+      count: Math.min(FILES_PER_REQUEST, limits.maxPicturesPerRequest),
+      size: limits.maxRequestBytes,
+      sizeOf: (picked) => (picked.file.size > limits.maxPictureBytes ? 0 : picked.file.size),
+    });
+    for (const group of groups) this.#add(group, await this.#predictGroup(group, limits));
   }
 
-  /** One request for up to FILES_PER_REQUEST files; returns one item per file, in order. */
-  async #predictGroup(group: readonly PickedFile[]): Promise<PredictionItem[]> {
+  #add(group: readonly PickedFile[], items: PredictionItem[]): void {
+    const cards = group.map((picked, i) => ({
+      id: this.#nextId++,
+      item: items[i],
+      thumbnail: items[i].ok ? this.#urls.create(picked.file) : null,
+    }));
+    this.cards = [...this.cards, ...cards];
+    const progress = this.progress ?? { done: 0, total: group.length };
+    const done = progress.done + group.length;
+    this.progress = done >= progress.total ? null : { done, total: progress.total };
+  }
+
+  /** One request for one chunk; returns one item per file, in order. */
+  async #predictGroup(group: readonly PickedFile[], limits: PredictionLimits): Promise<PredictionItem[]> {
     const items: (PredictionItem | null)[] = group.map(() => null);
     const uploads: ImageUpload[] = [];
     const positions: number[] = [];
     await Promise.all(
       group.map(async (picked, i) => {
-        if (picked.file.size > MAX_FILE_BYTES) {
-          const mb = (picked.file.size / 1024 / 1024).toFixed(1);
-          items[i] = failure(picked.name, `${picked.name}: the file is ${mb} MB; pictures up to ${MAX_FILE_BYTES / 1024 / 1024} MB are accepted.`);
+        if (picked.file.size > limits.maxPictureBytes) {
+          items[i] = failure(
+            picked.name,
+            `${picked.name}: the file is ${describeMegabytes(picked.file.size)}; pictures up to ${describeMegabytes(limits.maxPictureBytes)} are accepted.`,
+          );
           return;
         }
         try {

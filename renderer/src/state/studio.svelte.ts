@@ -43,7 +43,7 @@ export class Studio {
     this.#api = api;
     this.training = new TrainingSession(api, this.notices);
     this.evaluation = new Evaluation(api, this.notices);
-    this.predictions = new Predictions(api);
+    this.predictions = new Predictions(api, undefined, () => this.info?.limits ?? null);
     this.transfer = new ModelTransfer(api, this.notices, {
       shell: () => this.info?.shell ?? 'electron',
       onImported: (model) => (this.model = model),

@@ -1,5 +1,6 @@
 /** A StudioApi for tests: every request is a vi.fn with a sensible answer; `emit` plays main. */
 import { vi, type Mock } from 'vitest';
+import { appLimits } from '../../../main/ml/limits.ts';
 import type { AppInfo, EvaluationSummary, ModelInfo, StudioApi, StudioEvents, TrainingSnapshot } from '../lib/contract.ts';
 
 export const APP_INFO: AppInfo = {
@@ -13,7 +14,8 @@ export const APP_INFO: AppInfo = {
     { name: 'cnn', title: 'Convolutional network', description: 'Two convolution blocks.', batchSize: 100, learningRate: 0.001, defaultEpochs: 8 },
   ],
   defaultPreset: 'fast',
-  limits: { maxEpochs: 200, maxSteps: 1_000_000, minBatchSize: 1, maxBatchSize: 4096, minLearningRate: 1e-6, maxLearningRate: 10 },
+  // main's own limits, so a test cannot pass against limits main would not accept.
+  limits: appLimits(),
 };
 
 export const MODEL: ModelInfo = {

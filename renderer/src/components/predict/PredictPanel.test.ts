@@ -4,7 +4,7 @@ import type { ImageUpload, PredictionItem } from '../../lib/contract.ts';
 import { Notices } from '../../state/notices.svelte.ts';
 import { Predictions } from '../../state/predictions.svelte.ts';
 import { contextCalls, FAKE_PNG } from '../../test/setup.ts';
-import { createFakeApi, MODEL } from '../../test/fakeApi.ts';
+import { APP_INFO, createFakeApi, MODEL } from '../../test/fakeApi.ts';
 import PredictPanel from './PredictPanel.svelte';
 
 const probabilities = (digit: number) => Array.from({ length: 10 }, (_, d) => (d === digit ? 0.91 : 0.01));
@@ -63,6 +63,27 @@ describe('PredictPanel', () => {
     expect(api.predictImages.mock.calls[0][0].files[0].bytes).toBeInstanceOf(Uint8Array);
     await waitFor(() => expect(screen.getAllByTestId('prediction-ok')).toHaveLength(40));
     expect(screen.queryByText(/Reading/)).toBeNull();
+  });
+
+  it("keeps each request within main's byte limit, and refuses an oversized picture on its own card", async () => {
+    const { api, predictions } = setup();
+    const { maxPictureBytes, maxRequestBytes } = APP_INFO.limits;
+    // Sizes as main's limits see them; the bytes behind them stay small.
+    const sized = (name: string, size: number) => {
+      const file = picture(name);
+      Object.defineProperty(file, 'size', { value: size });
+      return { name, file };
+    };
+    const large = Math.floor(maxRequestBytes * 0.4);
+    expect(large).toBeLessThanOrEqual(maxPictureBytes);
+    await predictions.predict([sized('a-1.png', large), sized('b-2.png', large), sized('huge-3.png', maxPictureBytes + 1), sized('c-4.png', large)]);
+
+    const sent = api.predictImages.mock.calls.map(([payload]) => payload.files.map((f) => f.name));
+    expect(sent).toEqual([['a-1.png', 'b-2.png'], ['c-4.png']]);
+    await waitFor(() => expect(screen.getAllByTestId('prediction-ok')).toHaveLength(3));
+    const errors = screen.getAllByTestId('prediction-error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0].textContent).toMatch(/huge-3\.png: the file is 25\.1 MB; pictures up to 25\.0 MB are accepted/);
   });
 
   it('a failed request marks only its own files as failed', async () => {

@@ -66,15 +66,15 @@ describe('TrainPanel', () => {
   it('shows what is wrong with a setting and does not start', async () => {
     const { api } = setup();
     await fireEvent.input(screen.getByLabelText('Batch size'), { target: { value: '0' } });
-    expect(screen.getByText('The batch size must be between 1 and 4,096.')).toBeTruthy();
+    expect(screen.getByText('The batch size must be between 1 and 2,048.')).toBeTruthy();
     expect(screen.getByLabelText('Batch size').getAttribute('aria-invalid')).toBe('true');
     const start = screen.getByRole('button', { name: 'Start training' });
     expect(isDisabled(start)).toBe(true);
     await fireEvent.submit(start.closest('form')!);
     expect(api.startTraining).not.toHaveBeenCalled();
 
-    await fireEvent.input(screen.getByLabelText('Length'), { target: { value: '201' } });
-    expect(screen.getByText('The number of epochs must be between 1 and 200.')).toBeTruthy();
+    await fireEvent.input(screen.getByLabelText('Length'), { target: { value: '501' } });
+    expect(screen.getByText('The number of epochs must be between 1 and 500.')).toBeTruthy();
   });
 
   it('the seed preset runs in steps', async () => {

@@ -1,0 +1,95 @@
+/**
+ * Every size and count limit of Digit Studio, defined once: pictures, requests, the `digits serve`
+ * transport and the train panel's inputs. Import-free on purpose: the ML core, the service, the
+ * server and the renderer's tests all read the same numbers, and getAppInfo reports the ones the
+ * window must respect (AppInfo.limits), so nothing is sent that main would refuse.
+ */
+
+const MB = 1024 * 1024;
+
+/** One picture to read (prediction pane, `digits predict`). */
+export const PICTURE_LIMITS = {
+  /** Larger files are refused before reading: a 48-megapixel phone JPEG is about 15 MB. */
+  maxFileBytes: 25 * MB,
+  /** Larger pictures are refused from their header, before decoding (a photo is 12-48 MP). */
+  maxPixels: 50_000_000,
+  /**
+   * Seconds one decode may take (libvips stops it): an ordinary picture takes milliseconds; a small
+   * SVG of nested <use> elements took 4.5 s and kept the decoder threads from everyone else.
+   */
+  decodeSeconds: 2,
+} as const;
+
+/** Per-call limits of the requests the window (or a WebSocket client) sends. */
+export const REQUEST_LIMITS = {
+  maxFilesPerPrediction: 200,
+  /**
+   * Picture bytes one predictImages call carries (pictures over maxFileBytes are refused alone and
+   * not counted). Base64 makes it 4/3 larger on the WebSocket: it fits in one message there.
+   */
+  maxPredictionBytes: 40 * MB,
+  maxFileNameLength: 1000,
+  maxIndicesPerCall: 1000,
+  maxTrainingLimit: 10_000_000,
+  maxPathLength: 4096,
+  /** An uploaded model (browser import): the files of a model folder, or one zip of them. */
+  maxModelUploadFiles: 16,
+  maxModelUploadBytes: 40 * MB,
+} as const;
+
+/** The WebSocket of `digits serve`. */
+export const TRANSPORT_LIMITS = {
+  /** The largest message the server accepts (its WebSocket maxPayload). */
+  maxMessageBytes: 64 * MB,
+  /** Requests one connection may have in flight; more get a 'busy' error. */
+  maxInFlight: 16,
+  maxConnections: 32,
+  /**
+   * Replies and events queued for one connection that has not read them yet. Past it the client
+   * is dropped (it reconnects and asks for a snapshot) instead of the server growing without bound.
+   */
+  maxBufferedBytes: 32 * MB,
+} as const;
+
+/** The bounds of the train panel's inputs. */
+export const TRAINING_LIMITS = {
+  maxEpochs: 500,
+  maxSteps: 1_000_000,
+  minBatchSize: 1,
+  maxBatchSize: 2048,
+  minLearningRate: 1e-6,
+  maxLearningRate: 1,
+} as const;
+
+/** What getAppInfo reports (AppInfo.limits): what the window checks before it sends anything. */
+export interface AppLimits {
+  maxEpochs: number;
+  maxSteps: number;
+  minBatchSize: number;
+  maxBatchSize: number;
+  minLearningRate: number;
+  maxLearningRate: number;
+  /** Pictures larger than this are refused (each on its own card). */
+  maxPictureBytes: number;
+  /** At most this many pictures in one predictImages call... */
+  maxPicturesPerRequest: number;
+  /** ...adding up to at most this many bytes. */
+  maxRequestBytes: number;
+  /** An uploaded model's files (or zip) add up to at most this many bytes. */
+  maxModelUploadBytes: number;
+}
+
+export function appLimits(): AppLimits {
+  return {
+    ...TRAINING_LIMITS,
+    maxPictureBytes: PICTURE_LIMITS.maxFileBytes,
+    maxPicturesPerRequest: REQUEST_LIMITS.maxFilesPerPrediction,
+    maxRequestBytes: REQUEST_LIMITS.maxPredictionBytes,
+    maxModelUploadBytes: REQUEST_LIMITS.maxModelUploadBytes,
+  };
+}
+
+/** "25.0 MB": rounded up, so a file just over a limit never reads as equal to it. */
+export function describeMegabytes(bytes: number): string {
+  return `${(Math.ceil((bytes / MB) * 10) / 10).toFixed(1)} MB`;
+}
