@@ -5,6 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { writeJsonAtomically } from '../ml/atomicFolder.ts';
 import { readCheckpointInfo, type RunSettings } from '../ml/checkpoint.ts';
 import { isPresetName } from '../ml/models.ts';
 import type { RunSummary, TrainingEvent, TrainingRequest } from './contract.ts';
@@ -43,13 +44,6 @@ async function readJson<T>(file: string): Promise<T | null> {
   } catch {
     return null;
   }
-}
-
-/** Writes JSON through a temp file and a rename, so a reader never sees half a file. */
-async function writeJsonAtomically(file: string, value: unknown): Promise<void> {
-  const temp = `${file}.tmp-${process.pid}`;
-  await fs.writeFile(temp, JSON.stringify(value));
-  await fs.rename(temp, file);
 }
 
 export async function writeRunRecord(runDir: string, record: RunRecord): Promise<void> {

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isEmptyOrMissing, readableFolder, writeFolderAtomically } from './atomicFolder.ts';
+import { isEmptyOrMissing, readableFolder, writeFileAtomically, writeFolderAtomically, writeJsonAtomically } from './atomicFolder.ts';
 
 let tmp: string;
 beforeEach(async () => {
@@ -49,5 +49,26 @@ describe('isEmptyOrMissing', () => {
     expect(await isEmptyOrMissing(tmp)).toBe(true);
     await writeFile(path.join(tmp, 'x'), '');
     expect(await isEmptyOrMissing(tmp)).toBe(false);
+  });
+});
+
+describe('writeFileAtomically', () => {
+  it('replaces the file whole and leaves no temp file beside it', async () => {
+    const file = path.join(tmp, 'run.json');
+    await writeJsonAtomically(file, { step: 1 });
+    await writeFileAtomically(file, '{"step":2}');
+    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ step: 2 });
+    expect(await readdir(tmp)).toEqual(['run.json']);
+  });
+
+  it('keeps the previous contents and removes its temp file when the write fails', async () => {
+    const file = path.join(tmp, 'run.json');
+    await writeJsonAtomically(file, { step: 1 });
+    // A folder where the file should go: the rename fails after the temp file was written.
+    const blocked = path.join(tmp, 'blocked');
+    await mkdir(path.join(blocked, 'inside'), { recursive: true });
+    await expect(writeFileAtomically(blocked, 'x')).rejects.toThrow();
+    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ step: 1 });
+    expect((await readdir(tmp)).sort()).toEqual(['blocked', 'run.json']);
   });
 });

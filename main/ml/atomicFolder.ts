@@ -3,6 +3,8 @@
  * new one, never a half-written mix: the files go into a sibling temp folder, are fsynced, and
  * the temp folder is renamed into place. The previous folder is kept as `<dir>.old` until the
  * new one is in place, so a reader can fall back to it after a crash between the two renames.
+ * Single files (run records, histories, the current-model note) go the same way: temp file,
+ * fsync, rename.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -51,6 +53,24 @@ export async function isEmptyOrMissing(dir: string): Promise<boolean> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
     throw error;
   }
+}
+
+/** Replaces `file` with `contents` through a synced temp file and a rename: a reader never sees half a file. */
+export async function writeFileAtomically(file: string, contents: Uint8Array | string): Promise<void> {
+  const temp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
+  try {
+    await writeSynced(temp, contents);
+    await fs.rename(temp, file);
+  } catch (error) {
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
+  await syncDirectory(path.dirname(path.resolve(file)));
+}
+
+/** `value` as JSON, written with writeFileAtomically. */
+export async function writeJsonAtomically(file: string, value: unknown): Promise<void> {
+  await writeFileAtomically(file, JSON.stringify(value));
 }
 
 /**
