@@ -11,7 +11,7 @@ import { exportModel } from '../ml/runs.ts';
 import { trainModel } from '../ml/trainer.ts';
 import type { ModelInfo, TrainingUpdate } from './contract.ts';
 import { fakeForker } from './fakeTrainer.ts';
-import { confusionCellIndices, createStudioService, type StudioService } from './studioService.ts';
+import { createStudioService, type StudioService } from './studioService.ts';
 import { rejection } from './testing.ts';
 
 let tmp: string;
@@ -233,16 +233,5 @@ describe('studio service', () => {
     expect((await service.handlers.getTrainingSnapshot(undefined)).state).toBe('finished');
     child.exit();
     await service.dispose();
-  });
-});
-
-describe('confusionCellIndices', () => {
-  it('lists every mistake and at most 50 correct images per digit', () => {
-    const labels = new Uint8Array(120).fill(1);
-    const probabilities = new Float32Array(120 * 10);
-    for (let i = 0; i < 120; i++) probabilities[i * 10 + (i < 100 ? 1 : 7)] = 1;
-    const cells = confusionCellIndices(probabilities, labels);
-    expect(cells['1-1']).toHaveLength(50);
-    expect(cells['1-7']).toEqual(Array.from({ length: 20 }, (_, i) => 100 + i));
   });
 });

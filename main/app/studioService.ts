@@ -7,7 +7,6 @@
  * model), test images, predictions on uploaded pictures, export/import of model folders, and the
  * training host. Every handler validates its payload first (validation.ts).
  */
-import type * as tf from '@tensorflow/tfjs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isEmptyOrMissing, writeFolderAtomically } from '../ml/atomicFolder.ts';
@@ -16,28 +15,25 @@ import { CLASSES, PIXELS, type MnistSplits } from '../ml/dataset.ts';
 import { metricsFromProbabilities, predictSet } from '../ml/evaluate.ts';
 import { appLimits } from '../ml/limits.ts';
 import { loadMnist } from '../ml/mnist.ts';
-import { loadModelFolder, saveModelFolder, type ModelMetadata } from '../ml/modelFolder.ts';
-import { DEFAULT_PRESET, PRESETS, PRESET_NAMES, isPresetName } from '../ml/models.ts';
+import { saveModelFolder } from '../ml/modelFolder.ts';
+import { DEFAULT_PRESET, PRESETS, PRESET_NAMES } from '../ml/models.ts';
 import { classify, isFailure, predictImages } from '../ml/predict.ts';
 import type {
   AppInfo,
   EvaluationSummary,
   ExportResult,
-  ModelInfo,
   PredictionItem,
   StudioEvents,
   StudioHandlers,
   TestImage,
 } from './contract.ts';
+import { CurrentModelSlot, type CurrentModel } from './currentModel.ts';
 import { StudioError } from './errors.ts';
 import { EventHub } from './eventHub.ts';
 import { createTrainingHost, forkNodeTrainer } from './trainingHost.ts';
 import type { ForkTrainer } from './trainingProtocol.ts';
 import { withValidation } from './validation.ts';
-import { CURRENT_MODEL_FILE } from './workspace.ts';
 
-/** Test images listed per diagonal (correct) confusion cell; off-diagonal cells are complete. */
-const DIAGONAL_CELL_LIMIT = 50;
 const TOP_MISTAKES = 100;
 
 export interface StudioServiceOptions {
@@ -69,15 +65,6 @@ export interface StudioService {
   dispose(): Promise<void>;
 }
 
-interface CurrentModel {
-  info: ModelInfo;
-  model: tf.LayersModel;
-  metadata: ModelMetadata | null;
-  /** Operations using the model right now; a replaced model is disposed when this drops to 0. */
-  users: number;
-  retired: boolean;
-}
-
 interface EvaluationCache {
   model: CurrentModel;
   summary: EvaluationSummary;
@@ -106,29 +93,6 @@ async function packageVersion(): Promise<string> {
   }
 }
 
-function modelInfoOf(dir: string, origin: ModelInfo['origin'], metadata: ModelMetadata | null): ModelInfo {
-  return {
-    origin,
-    dir,
-    preset: metadata && isPresetName(String(metadata.preset)) ? metadata.preset : null,
-    testAccuracy: typeof metadata?.test?.accuracy === 'number' ? metadata.test.accuracy : null,
-    createdAt: typeof metadata?.createdAt === 'string' ? metadata.createdAt : null,
-  };
-}
-
-/** Test-image indices per confusion cell (`${true}-${predicted}`) from probabilities [count * 10]. */
-export function confusionCellIndices(probabilities: Float32Array, labels: ArrayLike<number>): Record<string, number[]> {
-  const cells: Record<string, number[]> = {};
-  for (let i = 0; i < labels.length; i++) {
-    let predicted = 0;
-    for (let c = 1; c < CLASSES; c++) if (probabilities[i * CLASSES + c] > probabilities[i * CLASSES + predicted]) predicted = c;
-    const key = `${labels[i]}-${predicted}`;
-    const list = (cells[key] ??= []);
-    if (labels[i] !== predicted || list.length < DIAGONAL_CELL_LIMIT) list.push(i);
-  }
-  return cells;
-}
-
 /** Copies a model folder's files (a plain tfjs folder without metadata) into `dir`, atomically. */
 async function copyModelFolder(from: string, dir: string): Promise<void> {
   const files: Record<string, Uint8Array> = {};
@@ -143,65 +107,16 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
   const backend = once<BackendChoice>(() => selectBackend(options.backend));
   const data = once<MnistSplits>(() => loadMnist({ dir: options.dataDir }));
   const version = options.version !== undefined ? Promise.resolve(options.version) : packageVersion();
-  const currentModelFile = path.join(options.workspaceDir, CURRENT_MODEL_FILE);
-
-  let current: CurrentModel | null = null;
   let evaluation: EvaluationCache | null = null;
   let evaluating: Promise<EvaluationCache> | null = null;
 
-  const release = (entry: CurrentModel) => {
-    entry.users--;
-    if (entry.retired && entry.users === 0) entry.model.dispose();
-  };
-
-  /** Runs `fn` with the current model, which stays alive until fn ends even if replaced meanwhile. */
-  const withModel = async <T>(fn: (entry: CurrentModel) => Promise<T> | T): Promise<T> => {
-    await restored();
-    const entry = current;
-    if (!entry) throw new StudioError('no-model', 'No model yet: train one or import a model folder first.');
-    entry.users++;
-    try {
-      return await fn(entry);
-    } finally {
-      release(entry);
-    }
-  };
-
-  /** Loads a model folder and makes it the current model. */
-  const setCurrent = async (dir: string, origin: ModelInfo['origin']): Promise<ModelInfo> => {
-    await backend();
-    const loaded = await loadModelFolder(dir);
-    const info = modelInfoOf(path.resolve(dir), origin, loaded.metadata);
-    const previous = current;
-    current = { info, model: loaded.model, metadata: loaded.metadata, users: 0, retired: false };
-    evaluation = null;
-    if (previous) {
-      previous.retired = true;
-      previous.users++;
-      release(previous);
-    }
-    await fs.mkdir(options.workspaceDir, { recursive: true });
-    await fs.writeFile(currentModelFile, JSON.stringify({ dir: info.dir, origin })).catch(() => undefined);
-    hub.emit('modelChanged', info);
-    return info;
-  };
-
-  /** The model that was current when the app last closed, if its folder still loads. */
-  const restored = once<void>(async () => {
-    try {
-      const saved = JSON.parse(await fs.readFile(currentModelFile, 'utf8')) as { dir?: unknown; origin?: unknown };
-      if (current || typeof saved.dir !== 'string') return;
-      const origin = saved.origin === 'imported' ? 'imported' : 'trained';
-      await backend();
-      const loaded = await loadModelFolder(saved.dir);
-      if (current) {
-        loaded.model.dispose();
-        return;
-      }
-      current = { info: modelInfoOf(saved.dir, origin, loaded.metadata), model: loaded.model, metadata: loaded.metadata, users: 0, retired: false };
-    } catch {
-      // No saved model, or its folder is gone: start without one.
-    }
+  const current = new CurrentModelSlot({
+    workspaceDir: options.workspaceDir,
+    beforeLoad: backend,
+    onChange: (info) => {
+      evaluation = null;
+      hub.emit('modelChanged', info);
+    },
   });
 
   const training = createTrainingHost({
@@ -209,12 +124,12 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
     fork: options.forkTrainer ?? forkNodeTrainer(),
     dataDir: options.dataDir,
     backend: options.backend,
-    onFinished: ({ modelDir }) => setCurrent(modelDir, 'trained'),
+    onFinished: ({ modelDir }) => current.replace(modelDir, 'trained'),
   });
   training.on((update) => hub.emit('training', update));
 
   const evaluate = (): Promise<EvaluationCache> =>
-    withModel(async (entry) => {
+    current.use(async (entry) => {
       if (evaluation?.model === entry) return evaluation;
       if (evaluating) {
         const result = await evaluating;
@@ -233,7 +148,7 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
           confusion: metrics.confusion,
           perClass: metrics.perClass,
           topMistakes: metrics.mistakes.slice(0, TOP_MISTAKES),
-          cellIndices: confusionCellIndices(probabilities, test.labels),
+          cellIndices: metrics.cellIndices,
           seconds: (performance.now() - started) / 1000,
         };
         return { model: entry, summary, probabilities };
@@ -241,7 +156,7 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
       evaluating = run;
       try {
         const result = await run;
-        if (current === entry) evaluation = result;
+        if (current.isCurrent(entry)) evaluation = result;
         return result;
       } finally {
         if (evaluating === run) evaluating = null;
@@ -250,7 +165,7 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
 
   /** Writes the current model into `dir` (which the caller checked is empty or may be replaced). */
   const writeModel = (dir: string) =>
-    withModel(async (entry) => {
+    current.use(async (entry) => {
       if (entry.metadata) await saveModelFolder(dir, entry.model, entry.metadata, { overwrite: true });
       else await copyModelFolder(entry.info.dir, dir);
     });
@@ -321,8 +236,7 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
     },
 
     async getCurrentModel() {
-      await restored();
-      return current?.info ?? null;
+      return current.info();
     },
 
     async evaluateModel() {
@@ -336,10 +250,9 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
       if (bad !== undefined) {
         throw new StudioError('invalid-payload', `Test image ${bad} does not exist; the test set has ${test.count} images (0 to ${test.count - 1}).`);
       }
-      await restored();
       let rows: number[][] = indices.map(() => []);
-      if (current) {
-        rows = await withModel(async (entry) => {
+      if (await current.info()) {
+        rows = await current.use(async (entry) => {
           const cached = evaluation?.model === entry ? evaluation.probabilities : null;
           if (cached) return indices.map((i) => Array.from(cached.subarray(i * CLASSES, (i + 1) * CLASSES)));
           const pixels = new Float32Array(indices.length * PIXELS);
@@ -362,7 +275,7 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
 
     async predictImages(payload) {
       const { files } = payload;
-      return withModel(async (entry) => {
+      return current.use(async (entry) => {
         const results = await predictImages(
           entry.model,
           files.map((file) => ({ name: file.name, bytes: file.bytes })),
@@ -386,8 +299,7 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
 
     async exportModel(payload): Promise<ExportResult> {
       const request = payload;
-      await restored();
-      if (!current) throw new StudioError('no-model', 'No model to export yet: train one or import a model folder first.');
+      if (!(await current.info())) throw new StudioError('no-model', 'No model to export yet: train one or import a model folder first.');
       let dir = request.dir;
       let overwrite = request.overwrite === true;
       if (dir === undefined) {
@@ -419,8 +331,8 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
         if (!chosen) return null;
         dir = chosen;
       }
-      await restored();
-      return setCurrent(dir, 'imported');
+      await current.restore();
+      return current.replace(dir, 'imported');
     },
   });
 
@@ -430,12 +342,7 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
     async dispose() {
       await training.dispose();
       hub.clear();
-      if (current) {
-        current.retired = true;
-        current.users++;
-        release(current);
-        current = null;
-      }
+      current.dispose();
     },
   };
 }

@@ -49,3 +49,15 @@ describe('metricsFromProbabilities', () => {
     expect(m.mistakes[0].confidence).toBeCloseTo(0.95, 6);
   });
 });
+
+describe('cellIndices', () => {
+  it('lists every mistake and at most 50 correct images per digit', () => {
+    const labels = new Uint8Array(120).fill(1);
+    const probabilities = new Float32Array(120 * 10);
+    for (let i = 0; i < 120; i++) probabilities[i * 10 + (i < 100 ? 1 : 7)] = 1;
+    const cells = metricsFromProbabilities(probabilities, labels).cellIndices;
+    expect(cells['1-1']).toHaveLength(50);
+    expect(cells['1-7']).toEqual(Array.from({ length: 20 }, (_, i) => 100 + i));
+    expect(Object.keys(cells).sort()).toEqual(['1-1', '1-7']);
+  });
+});

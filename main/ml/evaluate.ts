@@ -7,6 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { CLASSES, IMAGE_SIZE, PIXELS, type ImageSet } from './dataset.ts';
 
 const EVAL_BATCH = 500;
+/** Test images listed per diagonal (correct) confusion cell; off-diagonal cells are complete. */
+const DIAGONAL_CELL_LIMIT = 50;
 /** Probabilities are clipped here before the log, so a confident mistake costs a finite loss. */
 const EPSILON = 1e-7;
 
@@ -34,6 +36,11 @@ export interface EvaluationMetrics {
   perClass: ClassMetrics[];
   /** Every misclassified image, most confident first. */
   mistakes: Mistake[];
+  /**
+   * Image indices per confusion cell, keyed `${true}-${predicted}`: every image of an off-diagonal
+   * cell, the first DIAGONAL_CELL_LIMIT of a diagonal one. Empty cells have no key.
+   */
+  cellIndices: Record<string, number[]>;
 }
 
 /**
@@ -61,6 +68,7 @@ export function metricsFromProbabilities(probabilities: Float32Array, labels: Ar
   const count = labels.length;
   const confusion = Array.from({ length: CLASSES }, () => new Array<number>(CLASSES).fill(0));
   const mistakes: Mistake[] = [];
+  const cellIndices: Record<string, number[]> = {};
   let correct = 0;
   let lossSum = 0;
   for (let i = 0; i < count; i++) {
@@ -69,6 +77,8 @@ export function metricsFromProbabilities(probabilities: Float32Array, labels: Ar
     for (let c = 1; c < CLASSES; c++) if (row[c] > row[predicted]) predicted = c;
     const label = labels[i];
     confusion[label][predicted]++;
+    const cell = (cellIndices[`${label}-${predicted}`] ??= []);
+    if (label !== predicted || cell.length < DIAGONAL_CELL_LIMIT) cell.push(i);
     lossSum -= Math.log(Math.max(row[label], EPSILON));
     if (predicted === label) correct++;
     else mistakes.push({ index: i, label, predicted, confidence: row[predicted] });
@@ -92,6 +102,7 @@ export function metricsFromProbabilities(probabilities: Float32Array, labels: Ar
     confusion,
     perClass,
     mistakes,
+    cellIndices,
   };
 }
 

@@ -1,0 +1,145 @@
+/**
+ * The current model of a workspace: the one the app shows, evaluates and predicts with. Replacing
+ * it never pulls a model out from under an operation that is using it: the old one is retired and
+ * disposed when its last user is done. Which model is current is remembered across restarts in
+ * `<workspace>/current-model.json` (read by the CLI too: workspace.ts), written atomically.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { writeJsonAtomically } from '../ml/atomicFolder.ts';
+import { loadModelFolder, type ModelMetadata } from '../ml/modelFolder.ts';
+import { isPresetName } from '../ml/models.ts';
+import type { ModelInfo } from './contract.ts';
+import { StudioError } from './errors.ts';
+import { CURRENT_MODEL_FILE } from './workspace.ts';
+
+export interface CurrentModel {
+  info: ModelInfo;
+  model: tf.LayersModel;
+  metadata: ModelMetadata | null;
+}
+
+interface Entry extends CurrentModel {
+  /** Operations using the model right now; a retired model is disposed when this drops to 0. */
+  users: number;
+  retired: boolean;
+}
+
+export interface CurrentModelOptions {
+  workspaceDir: string;
+  /** Awaited before any model is loaded (the backend must be chosen first). */
+  beforeLoad?: () => Promise<unknown>;
+  /** Loads a model folder; default: loadModelFolder. */
+  loadFolder?: (dir: string) => Promise<{ model: tf.LayersModel; metadata: ModelMetadata | null }>;
+  /** Told of each new current model (not of the one restored at start). */
+  onChange?: (info: ModelInfo) => void;
+}
+
+interface SavedChoice {
+  dir?: unknown;
+  origin?: unknown;
+}
+
+function modelInfoOf(dir: string, origin: ModelInfo['origin'], metadata: ModelMetadata | null): ModelInfo {
+  return {
+    origin,
+    dir,
+    preset: metadata && isPresetName(String(metadata.preset)) ? metadata.preset : null,
+    testAccuracy: typeof metadata?.test?.accuracy === 'number' ? metadata.test.accuracy : null,
+    createdAt: typeof metadata?.createdAt === 'string' ? metadata.createdAt : null,
+  };
+}
+
+export class CurrentModelSlot {
+  #entry: Entry | null = null;
+  #restoring: Promise<void> | null = null;
+  readonly #file: string;
+  readonly #options: CurrentModelOptions;
+  readonly #load: NonNullable<CurrentModelOptions['loadFolder']>;
+
+  constructor(options: CurrentModelOptions) {
+    this.#options = options;
+    this.#file = path.join(options.workspaceDir, CURRENT_MODEL_FILE);
+    this.#load = options.loadFolder ?? loadModelFolder;
+  }
+
+  /** The current model once the remembered one (if any) is restored; null when there is none. */
+  async info(): Promise<ModelInfo | null> {
+    await this.restore();
+    return this.#entry?.info ?? null;
+  }
+
+  /** Whether `model` (as handed to a `use` callback) is still the current one. */
+  isCurrent(model: CurrentModel): boolean {
+    return this.#entry === model;
+  }
+
+  /** Loads the model that was current when the app last closed, once, if its folder still loads. */
+  restore(): Promise<void> {
+    this.#restoring ??= this.#restore();
+    return this.#restoring;
+  }
+
+  async #restore(): Promise<void> {
+    try {
+      const saved = JSON.parse(await fs.readFile(this.#file, 'utf8')) as SavedChoice;
+      if (this.#entry || typeof saved.dir !== 'string') return;
+      const origin = saved.origin === 'imported' ? 'imported' : 'trained';
+      await this.#options.beforeLoad?.();
+      const loaded = await this.#load(saved.dir);
+      if (this.#entry) {
+        loaded.model.dispose();
+        return;
+      }
+      this.#entry = { info: modelInfoOf(saved.dir, origin, loaded.metadata), ...loaded, users: 0, retired: false };
+    } catch {
+      // No saved model, or its folder is gone: start without one.
+    }
+  }
+
+  /** Runs `fn` with the current model, which stays alive until fn ends even if replaced meanwhile. */
+  async use<T>(fn: (current: CurrentModel) => Promise<T> | T): Promise<T> {
+    await this.restore();
+    const entry = this.#entry;
+    if (!entry) throw new StudioError('no-model', 'No model yet: train one or import a model folder first.');
+    entry.users++;
+    try {
+      return await fn(entry);
+    } finally {
+      this.#release(entry);
+    }
+  }
+
+  /** Loads a model folder and makes it the current model, remembered for the next start. */
+  async replace(dir: string, origin: ModelInfo['origin']): Promise<ModelInfo> {
+    await this.#options.beforeLoad?.();
+    const loaded = await this.#load(dir);
+    const info = modelInfoOf(path.resolve(dir), origin, loaded.metadata);
+    const previous = this.#entry;
+    this.#entry = { info, ...loaded, users: 0, retired: false };
+    if (previous) this.#retire(previous);
+    await fs.mkdir(this.#options.workspaceDir, { recursive: true });
+    // Losing the note only means starting without a model next time; the switch itself succeeded.
+    await writeJsonAtomically(this.#file, { dir: info.dir, origin }).catch(() => undefined);
+    this.#options.onChange?.(info);
+    return info;
+  }
+
+  /** Lets go of the current model (disposed once unused); the remembered choice stays. */
+  dispose(): void {
+    if (this.#entry) this.#retire(this.#entry);
+    this.#entry = null;
+  }
+
+  #retire(entry: Entry): void {
+    entry.retired = true;
+    entry.users++;
+    this.#release(entry);
+  }
+
+  #release(entry: Entry): void {
+    entry.users--;
+    if (entry.retired && entry.users === 0) entry.model.dispose();
+  }
+}
