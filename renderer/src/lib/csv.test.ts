@@ -22,7 +22,13 @@ describe('predictions as CSV', () => {
     const lines = predictionsToCsv(items).split('\r\n');
     expect(lines[2]).toBe('"photo, ""big"".jpg",,,,,,,,,,,,,"photo, ""big"".jpg: no digit found (the picture is blank)"');
     expect(lines[3].startsWith(`"'=HYPERLINK(""x"").png"`)).toBe(true);
-    expect(csvField('-0.5')).toBe('-0.5');
+    // OWASP's list: a leading -, +, @, tab or CR starts a formula too, digits after it or not.
+    expect(csvField("-1+1|' /C calc'!A0")).toBe("'-1+1|' /C calc'!A0");
+    expect(csvField('+1.png')).toBe("'+1.png");
+    expect(csvField('@SUM(A1).png')).toBe("'@SUM(A1).png");
+    expect(csvField('\t=1.png')).toBe("'\t=1.png");
+    expect(csvField('\r=1.png')).toBe(`"'\r=1.png"`);
+    expect(csvField('7-seven.png')).toBe('7-seven.png');
   });
 
   it('copies as tab-separated text', () => {

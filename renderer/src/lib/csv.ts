@@ -18,10 +18,12 @@ function row(item: PredictionItem): string[] {
 
 /**
  * One CSV field (RFC 4180 quoting). File names come from the user's disk, so a value a
- * spreadsheet would run as a formula (=, +, -, @ first) is prefixed with an apostrophe.
+ * spreadsheet could run as a formula (OWASP's list: =, +, -, @, tab or CR first) is prefixed with
+ * an apostrophe, numbers-looking ones too ("-1+cmd|..." is a formula). The numbers we write
+ * ourselves are never negative, so no real number is touched.
  */
 export function csvField(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) && !/^-?\d/.test(value) ? `'${value}` : value;
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
