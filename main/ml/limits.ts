@@ -14,10 +14,16 @@ export const PICTURE_LIMITS = {
   /** Larger pictures are refused from their header, before decoding (a photo is 12-48 MP). */
   maxPixels: 50_000_000,
   /**
-   * Seconds one decode may take (libvips stops it): an ordinary picture takes milliseconds; a small
-   * SVG of nested <use> elements took 4.5 s and kept the decoder threads from everyone else.
+   * Seconds one decode may take: an ordinary picture takes milliseconds (a 2400x1800 JPEG about
+   * 0.1 s), but a 2 KB SVG of nested <use> elements took 4.6 s, and one at librsvg's own limit 18 s.
    */
-  decodeSeconds: 2,
+  decodeSeconds: 3,
+  /**
+   * Decodes running at once in the whole process. sharp works on libuv's thread pool (4 threads
+   * unless UV_THREADPOOL_SIZE says otherwise), which file reads share: `digits serve` needs free
+   * threads to answer HTTP while pictures decode.
+   */
+  concurrentDecodes: 2,
 } as const;
 
 /** Per-call limits of the requests the window (or a WebSocket client) sends. */

@@ -183,6 +183,47 @@ describe('errors name the file and the problem', () => {
   });
 });
 
+/**
+ * A small SVG whose <use> elements nest: `levels` deep, `fan` uses per level, fan^levels shapes
+ * to draw from about 1.5 KB. 4 x 10 takes about 1 s to render here, 5 x 10 about 4.6 s.
+ */
+function nestedUseSvg(levels: number, fan: number): Uint8Array {
+  let defs = '<g id="l0"><path d="M1 1h2v2z" stroke="#000"/></g>';
+  for (let level = 1; level <= levels; level++) {
+    let uses = '';
+    for (let k = 0; k < fan; k++) uses += `<use href="#l${level - 1}" x="${k % 3}" y="${k % 2}"/>`;
+    defs += `<g id="l${level}">${uses}</g>`;
+  }
+  return Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200"><defs>${defs}</defs><use href="#l${levels}"/></svg>`);
+}
+
+describe('expensive pictures', () => {
+  it('a picture that takes longer than its decode budget fails with too-slow, at the budget', async () => {
+    const error = await expectImageError(
+      preprocessImage(nestedUseSvg(4, 10), { fileName: 'bomb.svg', decodeBudgetMs: 50 }),
+      'too-slow',
+      /^bomb\.svg: the picture takes too long to decode \(over 0\.1 s\)/,
+    );
+    expect(error.message).not.toMatch(/garbled|damaged/);
+  });
+
+  it('leaves threads for file reads while expensive pictures decode (HTTP in digits serve is not starved)', async () => {
+    const order: string[] = [];
+    // Four at once: as many as libuv's thread pool has threads (UV_THREADPOOL_SIZE unset).
+    const decodes = Array.from({ length: 4 }, (_, i) =>
+      preprocessImage(nestedUseSvg(4, 10), { fileName: `slow-${i}.svg`, decodeBudgetMs: 60_000 }).then(
+        () => order.push('decode'),
+        () => order.push('decode'),
+      ),
+    );
+    // Let the four reach the thread pool, then read a file as the HTTP server would.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const read = fs.stat(scratch).then(() => order.push('file read'));
+    await Promise.all([...decodes, read]);
+    expect(order[0]).toBe('file read');
+  });
+});
+
 describe('the MNIST pipeline', () => {
   it('puts the centre of mass within 1 px of (14, 14) and fits the ink in 20x20, for a small off-centre digit', async () => {
     for (const [k, offsetX, offsetY] of [[0, 250, -160], [1, -280, 170], [2, 0, 0]]) {

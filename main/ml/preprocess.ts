@@ -27,6 +27,7 @@ export type ImageErrorCode =
   | 'corrupt'
   | 'unsupported'
   | 'too-large'
+  | 'too-slow'
   | 'no-ink'
   | 'directory'
   | 'not-found'
@@ -72,6 +73,8 @@ export interface PreprocessOptions {
   mode?: PreprocessMode;
   /** Name used in messages; defaults to the path's base name, or "image" for bytes. */
   fileName?: string;
+  /** How long decoding may take, in ms (default PICTURE_LIMITS.decodeSeconds). */
+  decodeBudgetMs?: number;
 }
 
 const MAX_INPUT_PIXELS = PICTURE_LIMITS.maxPixels;
@@ -124,6 +127,7 @@ interface LoadedImage {
   orientation: number;
   pages: number;
   hasAlpha: boolean;
+  decodeBudgetMs: number;
 }
 
 const MEGABYTE = 1024 * 1024;
@@ -255,36 +259,93 @@ async function readInput(input: Uint8Array | string, fileName?: string): Promise
   }
 }
 
-/** sharp for decoding: first frame only, bounded size; `lenient` accepts data libvips only warns about. */
-function decoder(bytes: Uint8Array, lenient = false): Sharp {
-  return sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: lenient ? 'error' : 'warning', pages: 1, page: 0 });
+/** sharp for decoding: first frame only, bounded size and time; `lenient` accepts data libvips only warns about. */
+function decoder(image: LoadedImage, lenient = false): Sharp {
+  return sharp(image.bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: lenient ? 'error' : 'warning', pages: 1, page: 0 }).timeout({
+    seconds: Math.max(1, Math.ceil(image.decodeBudgetMs / 1000)),
+  });
+}
+
+/**
+ * A process-wide gate: at most PICTURE_LIMITS.concurrentDecodes sharp decodes run at once, so
+ * libuv's thread pool always has threads left for file reads (HTTP in `digits serve`). Module
+ * state on purpose: the thread pool it protects is the process's.
+ */
+let decodesRunning = 0;
+const decodesWaiting: (() => void)[] = [];
+
+async function decodeSlot(): Promise<() => void> {
+  if (decodesRunning >= PICTURE_LIMITS.concurrentDecodes) await new Promise<void>((resolve) => decodesWaiting.push(resolve));
+  else decodesRunning++;
+  // A waiter inherits the slot of the decode that released it.
+  return () => {
+    const next = decodesWaiting.shift();
+    if (next) next();
+    else decodesRunning--;
+  };
+}
+
+/**
+ * Runs one decode within the picture's time budget. Past it the caller gets ImageError('too-slow')
+ * at once. libvips cannot be stopped mid-render (sharp's timeout is checked between tiles; an SVG
+ * renders in one go), so the decode keeps its slot until it really ends: slow pictures never take
+ * more than their slots, however many arrive.
+ */
+async function decodeWithinBudget<T>(image: LoadedImage, run: () => Promise<T>): Promise<T> {
+  const release = await decodeSlot();
+  const work = run();
+  work.then(release, release);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const tooSlow = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(tooSlowError(image)), image.decodeBudgetMs);
+  });
+  try {
+    return await Promise.race([work, tooSlow]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function tooSlowError(image: Pick<LoadedImage, 'name' | 'decodeBudgetMs'>): ImageError {
+  const seconds = Math.round(image.decodeBudgetMs / 100) / 10;
+  return new ImageError(
+    'too-slow',
+    image.name,
+    `the picture takes too long to decode (over ${seconds} s): it is far more complex than a photo or scan of a digit; save it as PNG or JPEG`,
+  );
 }
 
 /**
  * Decodes strictly first; a file that only fails on warnings (some cameras write JPEGs with
  * stray bytes that every viewer shows) is decoded again leniently, with a note, because the
- * picture may be partly garbled. Truncated files fail both ways.
+ * picture may be partly garbled. Truncated files fail both ways. A decode that ran out of time,
+ * or failed only after using half of it, is not tried again: it would take as long again.
  */
 async function decodeRaw(
   image: LoadedImage,
   build: (decoded: Sharp) => Sharp,
   notes: string[],
 ): Promise<{ data: Buffer; info: OutputInfo }> {
+  const started = performance.now();
   try {
-    return await build(decoder(image.bytes)).toBuffer({ resolveWithObject: true });
+    return await decodeWithinBudget(image, () => build(decoder(image)).toBuffer({ resolveWithObject: true }));
   } catch (strictError) {
+    if (strictError instanceof ImageError) throw strictError;
+    if (/timeout/i.test(libvipsText(strictError))) throw tooSlowError(image);
     if (/exceeds pixel limit/i.test(libvipsText(strictError))) throw decodeFailure(image.name, image.bytes, strictError);
+    if (performance.now() - started > image.decodeBudgetMs / 2) throw decodeFailure(image.name, image.bytes, strictError);
     try {
-      const decoded = await build(decoder(image.bytes, true)).toBuffer({ resolveWithObject: true });
+      const decoded = await decodeWithinBudget(image, () => build(decoder(image, true)).toBuffer({ resolveWithObject: true }));
       notes.push(`the file has damaged data, so the picture may be partly garbled (${libvipsText(strictError)})`);
       return decoded;
-    } catch {
+    } catch (lenientError) {
+      if (lenientError instanceof ImageError) throw lenientError;
       throw decodeFailure(image.name, image.bytes, strictError);
     }
   }
 }
 
-async function loadImage(input: Uint8Array | string, fileName?: string): Promise<LoadedImage> {
+async function loadImage(input: Uint8Array | string, fileName?: string, decodeBudgetMs = PICTURE_LIMITS.decodeSeconds * 1000): Promise<LoadedImage> {
   const { bytes, name } = await readInput(input, fileName);
   let meta: Metadata;
   try {
@@ -318,6 +379,7 @@ async function loadImage(input: Uint8Array | string, fileName?: string): Promise
     orientation,
     pages: meta.pages ?? 1,
     hasAlpha: meta.hasAlpha ?? false,
+    decodeBudgetMs,
   };
 }
 
@@ -1034,7 +1096,7 @@ async function mnistPipeline(image: LoadedImage): Promise<PreparedImage> {
  * ink = 1, row-major 28x28 (reshape to [1, 28, 28, 1] for the model). Throws `ImageError`.
  */
 export async function preprocessImage(input: Uint8Array | string, options: PreprocessOptions = {}): Promise<PreparedImage> {
-  const image = await loadImage(input, options.fileName);
+  const image = await loadImage(input, options.fileName, options.decodeBudgetMs);
   return (options.mode ?? 'mnist') === 'seed' ? seedPipeline(image) : mnistPipeline(image);
 }
 
@@ -1047,6 +1109,8 @@ export function preprocessToPreview(prepared: Pick<PreparedImage, 'pixels'>): Ui
 
 export interface SegmentOptions {
   fileName?: string;
+  /** How long decoding may take, in ms (default PICTURE_LIMITS.decodeSeconds). */
+  decodeBudgetMs?: number;
   /** Refuse pictures with more digits than this (default 32). */
   maxDigits?: number;
 }
@@ -1057,7 +1121,7 @@ export interface SegmentOptions {
  * strokes of a "5", a broken "4"). Digits written joined together come out as one.
  */
 export async function segmentDigits(input: Uint8Array | string, options: SegmentOptions = {}): Promise<PreparedImage[]> {
-  const image = await loadImage(input, options.fileName);
+  const image = await loadImage(input, options.fileName, options.decodeBudgetMs);
   const analysis = await analyseInk(image);
   const { boxes } = analysis.components;
   const groups = analysis.kept
