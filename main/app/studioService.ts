@@ -30,7 +30,8 @@ import type {
 import { CurrentModelSlot, type CurrentModel } from './currentModel.ts';
 import { StudioError } from './errors.ts';
 import { EventHub } from './eventHub.ts';
-import { createTrainingHost, forkNodeTrainer } from './trainingHost.ts';
+import { forkNodeTrainer } from './nodeTrainingProcess.ts';
+import { createTrainingHost } from './trainingHost.ts';
 import type { ForkTrainer } from './trainingProtocol.ts';
 import { withValidation } from './validation.ts';
 

@@ -1,12 +1,13 @@
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadModelFolder } from '../ml/modelFolder.ts';
 import type { ModelInfo, TrainingEvent, TrainingUpdate } from './contract.ts';
 import { fakeForker } from './fakeTrainer.ts';
 import { LossCurve } from './lossCurve.ts';
 import { readCheckpointInfo } from '../ml/checkpoint.ts';
+import { forkNodeTrainer } from './nodeTrainingProcess.ts';
 import { createTrainingHost, type TrainingHostOptions } from './trainingHost.ts';
 import { rejection } from './testing.ts';
 
@@ -18,6 +19,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
+});
+
+afterEach(() => {
+  vi.useRealTimers();
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -47,12 +52,15 @@ describe('training host with a scripted child', () => {
   it('throttles progress, sends the latest progress before each epoch event, and keeps every point in the snapshot', async () => {
     const { host, forker, updates } = fakeHost(path.join(tmp, 'ws-throttle'), { progressIntervalMs: 60 });
     await host.start({ preset: 'seed', steps: 200 });
+    vi.useFakeTimers();
     const child = forker.children[0];
     child.play({ type: 'ready' });
     for (let step = 1; step <= 100; step++) child.play({ type: 'event', event: progress(step) });
     const sent = () => updates.filter((u) => u.type === 'progress').map((u) => (u as { step: number }).step);
     expect(sent()).toEqual([1]);
-    await sleep(150); // the trailing update carries the newest step
+    vi.advanceTimersByTime(59);
+    expect(sent()).toEqual([1]);
+    vi.advanceTimersByTime(1); // the trailing update carries the newest step
     expect(sent()).toEqual([1, 100]);
     for (let step = 101; step <= 110; step++) child.play({ type: 'event', event: progress(step) });
     child.play({ type: 'event', event: { type: 'epoch', epoch: 1, step: 110, validationAccuracy: 0.9, validationLoss: 0.3, seconds: 1 } });
@@ -94,7 +102,7 @@ describe('training host with a scripted child', () => {
     const child = forker.children[0];
     child.play({ type: 'ready' });
     expect(child.sentTypes()).toEqual(['start', 'pause']);
-    await sleep(10);
+    await new Promise((resolve) => setImmediate(resolve)); // let any pending callbacks run
     expect(parked).toBe(false);
     child.play({ type: 'paused', step: 0 });
     await pausing;
@@ -155,6 +163,7 @@ describe('training host with a real training process', () => {
     const finished: string[] = [];
     const host = createTrainingHost({
       workspaceDir: workspace,
+      fork: forkNodeTrainer(),
       backend: 'wasm',
       onFinished: async ({ modelDir, testAccuracy }) => {
         const loaded = await loadModelFolder(modelDir);

@@ -1,7 +1,8 @@
 /**
  * Training children in the desktop app: Electron's utilityProcess (a Node child that Electron
  * manages; tfjs-node works there, unlike in worker threads). The worker is the bundled
- * main/app/trainingWorker.ts (out/main/trainingWorker.js).
+ * main/app/trainingWorker.ts (out/main/trainingWorker.js). Its Node counterpart, for `digits serve`
+ * and tests, is forkNodeTrainer in main/app/nodeTrainingProcess.ts.
  */
 import { utilityProcess } from 'electron';
 import type { ChildMessage, ForkTrainer } from '../app/trainingProtocol.ts';
