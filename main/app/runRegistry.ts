@@ -1,6 +1,6 @@
 /**
  * The runs of a workspace: `<workspace>/runs/<runId>/` holds `run.json` (what was asked for),
- * `checkpoint/` (the trainer's resumable state), `history.json` (the thinned loss curve and the
+ * `checkpoints/` (the trainer's resumable state, see checkpoint.ts), `history.json` (the thinned loss curve and the
  * epoch results so far, for redrawing a resumed run) and, once finished, `model/`.
  */
 import { promises as fs } from 'node:fs';

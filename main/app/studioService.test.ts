@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -170,13 +170,30 @@ describe('studio service', () => {
     expect(await service.handlers.exportModel({ dir: fresh })).toEqual({ status: 'exported', dir: fresh });
     expect((await readdir(fresh)).sort()).toEqual(['metadata.json', 'model.json', 'weights.bin']);
 
+    // A folder holding anything but a model is never replaced, whatever the overwrite flag says.
+    const notes = path.join(tmp, 'export-notes');
+    await mkdir(notes);
+    await writeFile(path.join(notes, 'notes.txt'), 'keep me');
+    for (const overwrite of [false, true]) {
+      const refused = await rejection(service.handlers.exportModel({ dir: notes, overwrite }));
+      expect(refused.code).toBe('conflict');
+      expect(refused.message).toBe(`${notes} holds other files (notes.txt); only an empty folder or a previous model folder is replaced`);
+    }
+    const file = path.join(tmp, 'export-file');
+    await writeFile(file, 'not a folder');
+    expect((await rejection(service.handlers.exportModel({ dir: file, overwrite: true }))).message).toBe(
+      `${file} is a file, not a model folder; it is never replaced`,
+    );
+    expect(await readFile(path.join(notes, 'notes.txt'), 'utf8')).toBe('keep me');
+    expect(await readFile(file, 'utf8')).toBe('not a folder');
+
+    // A previous model folder is replaced once the user confirms.
     const busy = path.join(tmp, 'export-busy');
-    await mkdir(busy);
-    await writeFile(path.join(busy, 'notes.txt'), 'keep me?');
+    await cp(fresh, busy, { recursive: true });
     expect(await service.handlers.exportModel({ dir: busy })).toEqual({ status: 'needs-confirmation', dir: busy });
-    expect(await readFile(path.join(busy, 'notes.txt'), 'utf8')).toBe('keep me?');
     expect(await service.handlers.exportModel({ dir: busy, overwrite: true })).toEqual({ status: 'exported', dir: busy });
     expect((await readdir(busy)).sort()).toEqual(['metadata.json', 'model.json', 'weights.bin']);
+    expect((await readdir(tmp)).filter((name) => name.startsWith('export-busy'))).toEqual(['export-busy']);
 
     // The exported folder is a model: importing it gives the same predictions.
     const reimported = await service.handlers.importModel({ dir: busy });
@@ -189,8 +206,7 @@ describe('studio service', () => {
 
   it('uses the folder chooser and the overwrite question in the desktop shell', async () => {
     const chosen = path.join(tmp, 'chosen');
-    await mkdir(chosen);
-    await writeFile(path.join(chosen, 'old.txt'), 'x');
+    await cp(modelDir, chosen, { recursive: true });
     const answers = [false, true];
     const asked: string[] = [];
     const service = createStudioService({
@@ -206,7 +222,7 @@ describe('studio service', () => {
     });
     expect(await service.handlers.importModel({})).toMatchObject({ dir: modelDir });
     expect(await service.handlers.exportModel({})).toEqual({ status: 'cancelled' });
-    expect(await readdir(chosen)).toEqual(['old.txt']);
+    expect((await readdir(chosen)).sort()).toEqual((await readdir(modelDir)).sort());
     expect(await service.handlers.exportModel({})).toEqual({ status: 'exported', dir: chosen });
     expect(asked).toEqual([chosen, chosen]);
     expect((await readdir(chosen)).sort()).toEqual(['metadata.json', 'model.json', 'weights.bin']);

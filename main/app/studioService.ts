@@ -9,13 +9,13 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { isEmptyOrMissing, writeFolderAtomically } from '../ml/atomicFolder.ts';
+import { describeFsError, FolderWriteError, isEmptyOrMissing } from '../ml/atomicFolder.ts';
 import { selectBackend, type BackendChoice, type BackendName } from '../ml/backend.ts';
 import { CLASSES, PIXELS, type MnistSplits } from '../ml/dataset.ts';
 import { metricsFromProbabilities, predictSet } from '../ml/evaluate.ts';
 import { appLimits } from '../ml/limits.ts';
 import { loadMnist } from '../ml/mnist.ts';
-import { saveModelFolder } from '../ml/modelFolder.ts';
+import { ModelFolderError, modelFolderRefusal, saveModelFolder, writeModelFolderFiles } from '../ml/modelFolder.ts';
 import { DEFAULT_PRESET, PRESETS, PRESET_NAMES } from '../ml/models.ts';
 import { classify, isFailure, predictImages } from '../ml/predict.ts';
 import type {
@@ -100,7 +100,7 @@ async function copyModelFolder(from: string, dir: string): Promise<void> {
   for (const entry of await fs.readdir(from, { withFileTypes: true })) {
     if (entry.isFile()) files[entry.name] = await fs.readFile(path.join(from, entry.name));
   }
-  await writeFolderAtomically(dir, files);
+  await writeModelFolderFiles(dir, files, { overwrite: true });
 }
 
 export function createStudioService(options: StudioServiceOptions): StudioService {
@@ -167,18 +167,29 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
   /** Writes the current model into `dir` (which the caller checked is empty or may be replaced). */
   const writeModel = (dir: string) =>
     current.use(async (entry) => {
-      if (entry.metadata) await saveModelFolder(dir, entry.model, entry.metadata, { overwrite: true });
-      else await copyModelFolder(entry.info.dir, dir);
+      try {
+        if (entry.metadata) await saveModelFolder(dir, entry.model, entry.metadata, { overwrite: true });
+        else await copyModelFolder(entry.info.dir, dir);
+      } catch (error) {
+        if (error instanceof ModelFolderError) throw new StudioError('conflict', error.message);
+        if (error instanceof FolderWriteError) throw new StudioError('unavailable', error.message);
+        throw error;
+      }
     });
 
+  /**
+   * Whether `dir` is missing or empty (else the user confirms replacing it). A file, a link or a
+   * folder holding anything but a previous model folder is refused outright.
+   */
   const folderIsEmpty = async (dir: string): Promise<boolean> => {
+    let refusal: string | null;
     try {
-      return await isEmptyOrMissing(dir);
+      refusal = await modelFolderRefusal(dir, { overwrite: true });
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOTDIR') throw new StudioError('invalid-payload', `${dir} is a file; choose a folder to export the model to.`);
-      throw new StudioError('unavailable', `${dir}: cannot read the folder (${(error as Error).message})`);
+      throw new StudioError('unavailable', `${dir}: cannot read the folder (${describeFsError(error)})`);
     }
+    if (refusal) throw new StudioError('conflict', refusal);
+    return isEmptyOrMissing(dir);
   };
 
   // Every handler sees only a payload that passed its schema (validation.ts).

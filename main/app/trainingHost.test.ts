@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -6,7 +6,7 @@ import { loadModelFolder } from '../ml/modelFolder.ts';
 import type { ModelInfo, TrainingEvent, TrainingUpdate } from './contract.ts';
 import { fakeForker } from './fakeTrainer.ts';
 import { LossCurve } from './lossCurve.ts';
-import { readCheckpointInfo } from '../ml/checkpoint.ts';
+import { readCheckpointInfo, saveCheckpoint } from '../ml/checkpoint.ts';
 import { forkNodeTrainer } from './nodeTrainingProcess.ts';
 import { createTrainingHost, type TrainingHostOptions } from './trainingHost.ts';
 import { rejection } from './testing.ts';
@@ -125,13 +125,12 @@ describe('training host with a scripted child', () => {
     const workspace = path.join(tmp, 'ws-runs');
     const { host } = fakeHost(workspace);
     const writeCheckpoint = async (runId: string, step: number, totalSteps: number) => {
-      const dir = path.join(workspace, 'runs', runId, 'checkpoint');
-      await mkdir(dir, { recursive: true });
-      const settings = { preset: 'seed', totalSteps, batchSize: 200, learningRate: 0.1, trainCount: 1000, seed: 1 };
-      await writeFile(path.join(dir, 'checkpoint.json'), JSON.stringify({ format: 'digit-studio-checkpoint/1', step, settings, savedAt: `2026-01-0${step % 9}T00:00:00.000Z`, specs: [] }));
+      const settings = { preset: 'seed' as const, totalSteps, batchSize: 200, learningRate: 0.1, trainCount: 1000, seed: 1 };
+      await saveCheckpoint(path.join(workspace, 'runs', runId), { step, settings, weights: [], averages: [], optimizer: [] });
     };
-    await writeCheckpoint('seed-complete', 8, 8);
     await writeCheckpoint('seed-half', 4, 8);
+    await new Promise((resolve) => setTimeout(resolve, 5)); // listed most recently saved first
+    await writeCheckpoint('seed-complete', 8, 8);
     expect((await rejection(host.resumeRun('seed-missing'))).code).toBe('not-found');
     expect((await rejection(host.resumeRun('seed-complete'))).code).toBe('conflict');
     const runs = await host.listRuns();

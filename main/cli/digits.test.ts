@@ -110,13 +110,13 @@ describe('digits train / test / export', () => {
     expect(rows[1].error).toMatch(/corrupt\.jpg/);
   });
 
-  it("exports a run's latest checkpoint, refusing a non-empty folder unless --overwrite", async () => {
+  it("exports a run's latest checkpoint, replacing a previous export only with --overwrite", async () => {
     const to = path.join(tmp, 'exported');
     const first = await digits('export', '--run', run(), '--to', to, '--no-test');
     expect(first.code).toBe(0);
     expect(existsSync(path.join(to, 'weights.bin'))).toBe(true);
     const again = await digits('export', '--run', run(), '--to', to, '--no-test');
-    expectOneLineError(again, /is not empty; pass --overwrite/);
+    expectOneLineError(again, /already holds a model; pass --overwrite to replace it/);
     expect((await digits('export', '--run', run(), '--to', to, '--no-test', '--overwrite')).code).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 /** `digits export`: a model folder from a run's latest checkpoint. */
 import { isEmptyOrMissing } from '../ml/atomicFolder.ts';
+import { modelFolderRefusal } from '../ml/modelFolder.ts';
 import { exportModel, modelFromCheckpoint } from '../ml/runs.ts';
 import { UsageError } from './errors.ts';
 import { openBackend, openData, printJson, requiredString, type Command } from './options.ts';
@@ -9,8 +10,11 @@ export const exportCommand: Command = {
     const runDir = requiredString(flags, 'run');
     const toDir = requiredString(flags, 'to');
     const overwrite = flags.overwrite === true;
+    // Checked before the slow part; saveModelFolder checks again right before writing.
+    const refusal = await modelFolderRefusal(toDir, { overwrite: true });
+    if (refusal) throw new UsageError(refusal);
     if (!overwrite && !(await isEmptyOrMissing(toDir))) {
-      throw new UsageError(`${toDir} is not empty; pass --overwrite to replace it`);
+      throw new UsageError(`${toDir} already holds a model; pass --overwrite to replace it`);
     }
     await openBackend(flags);
     const { model, settings, step } = await modelFromCheckpoint(runDir);

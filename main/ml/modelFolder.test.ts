@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { execFile } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -9,6 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from './backend.ts';
+import { crashingFs } from './crashingFs.ts';
 import { createModel } from './models.ts';
 import { DEFAULT_LABELS, DEFAULT_PREPROCESSING, describeInput, loadModelFolder, saveModelFolder, type ModelMetadata } from './modelFolder.ts';
 
@@ -90,15 +91,43 @@ describe('model folders', () => {
     tf.dispose([x, model, loaded.model] as unknown as tf.Tensor[]);
   });
 
-  it('refuses to overwrite a non-empty folder unless told to', async () => {
-    const dir = path.join(tmp, 'occupied');
-    await mkdir(dir);
-    await writeFile(path.join(dir, 'notes.txt'), 'mine');
+  it('replaces only a previous model folder, and only when told to; anything else never', async () => {
     const model = createModel('seed');
-    await expect(saveModelFolder(dir, model, metadata)).rejects.toThrow(/is not empty/);
-    expect(await readFile(path.join(dir, 'notes.txt'), 'utf8')).toBe('mine');
-    await saveModelFolder(dir, model, metadata, { overwrite: true });
-    expect(JSON.parse(await readFile(path.join(dir, 'metadata.json'), 'utf8')).preset).toBe('seed');
+    const dir = path.join(tmp, 'previous');
+    await saveModelFolder(dir, model, metadata);
+    await expect(saveModelFolder(dir, model, metadata)).rejects.toThrow(`${dir} already holds a model; allow overwriting to replace it`);
+    await saveModelFolder(dir, model, { ...metadata, preset: 'fast' }, { overwrite: true });
+    expect(JSON.parse(await readFile(path.join(dir, 'metadata.json'), 'utf8')).preset).toBe('fast');
+
+    const occupied = path.join(tmp, 'occupied');
+    await mkdir(occupied);
+    await writeFile(path.join(occupied, 'notes.txt'), 'mine');
+    const file = path.join(tmp, 'file');
+    await writeFile(file, 'a file');
+    for (const overwrite of [false, true]) {
+      await expect(saveModelFolder(occupied, model, metadata, { overwrite })).rejects.toThrow(
+        `${occupied} holds other files (notes.txt); only an empty folder or a previous model folder is replaced`,
+      );
+      await expect(saveModelFolder(file, model, metadata, { overwrite })).rejects.toThrow(`${file} is a file, not a model folder`);
+    }
+    expect(await readFile(path.join(occupied, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(await readFile(file, 'utf8')).toBe('a file');
+    model.dispose();
+  });
+
+  it('loads the complete copy left by a crash between the renames, not "no such folder"', async () => {
+    const model = createModel('seed');
+    const dir = path.join(tmp, 'crashed');
+    await saveModelFolder(dir, model, metadata);
+    // Steps of a replacing write: three files, move the old folder aside, [crash] move the new one in.
+    const fsx = crashingFs(4);
+    await expect(saveModelFolder(dir, model, { ...metadata, preset: 'fast' }, { overwrite: true, fs: fsx })).rejects.toThrow();
+    expect(fsx.steps.at(-1)).toBe(`rename ${dir} -> ${dir}.prev-${fsx.steps.at(-1)!.split('.prev-')[1]}`);
+    await expect(stat(dir)).rejects.toThrow();
+    const loaded = await loadModelFolder(dir);
+    expect(loaded.metadata?.preset).toBe('fast');
+    loaded.model.dispose();
+    model.dispose();
   });
 
   it('names the problem with a folder that is not a model', async () => {

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { isEmptyOrMissing, writeFolderAtomically } from './atomicFolder.ts';
+import { nodeFolderFs, readableFolder, replaceRefusal, writeFolderAtomically, type FolderFiles, type FolderFs } from './atomicFolder.ts';
 import { IMAGE_SIZE, LABELS } from './dataset.ts';
 import type { PresetName } from './models.ts';
 
@@ -68,18 +68,51 @@ async function artifactsOf(model: tf.LayersModel): Promise<tf.io.ModelArtifacts>
 }
 
 /**
- * Writes a model folder. Refuses a non-empty existing `dir` unless `overwrite` is set; the
- * replacement is atomic either way.
+ * Whether a folder's file names are those of a model folder (model.json, its weights files,
+ * metadata.json): the only non-empty folder an export may replace.
+ */
+export function isModelFolderListing(names: string[]): boolean {
+  return names.includes(MODEL_JSON) && names.every((n) => n === MODEL_JSON || n === METADATA_JSON || n.endsWith('.bin'));
+}
+
+export interface ModelFolderWriteOptions {
+  /** Allows replacing a previous model folder; an empty or missing folder needs no permission. */
+  overwrite?: boolean;
+  fs?: FolderFs;
+}
+
+/**
+ * Why `dir` may not receive a model folder, or null when it may: missing, empty, or (with
+ * `overwrite`) a previous model folder. A file, a link or a folder holding anything else is
+ * refused whatever `overwrite` says.
+ */
+export async function modelFolderRefusal(dir: string, options: ModelFolderWriteOptions = {}): Promise<string | null> {
+  const refusal = await replaceRefusal(dir, { replaceable: isModelFolderListing, what: 'model folder', fs: options.fs });
+  if (refusal) return refusal;
+  const names = await (options.fs ?? nodeFolderFs).readdir(dir).catch(() => [] as string[]);
+  if (names.length > 0 && !options.overwrite) return `${dir} already holds a model; allow overwriting to replace it`;
+  return null;
+}
+
+/** Writes a model folder's files into `dir` atomically, after modelFolderRefusal allows it. */
+export async function writeModelFolderFiles(dir: string, files: FolderFiles, options: ModelFolderWriteOptions = {}): Promise<void> {
+  const refusal = await modelFolderRefusal(dir, options);
+  if (refusal) throw new ModelFolderError(refusal);
+  await writeFolderAtomically(dir, files, { replaceable: isModelFolderListing, what: 'model folder', fs: options.fs });
+}
+
+/**
+ * Writes a model folder. Refuses a folder holding anything but a previous model, and a previous
+ * model unless `overwrite` is set; the replacement is atomic either way.
  */
 export async function saveModelFolder(
   dir: string,
   model: tf.LayersModel,
   metadata: ModelMetadata,
-  options: { overwrite?: boolean } = {},
+  options: ModelFolderWriteOptions = {},
 ): Promise<void> {
-  if (!options.overwrite && !(await isEmptyOrMissing(dir))) {
-    throw new ModelFolderError(`${dir} is not empty; choose an empty folder or allow overwriting`);
-  }
+  const refusal = await modelFolderRefusal(dir, options);
+  if (refusal) throw new ModelFolderError(refusal);
   const artifacts = await artifactsOf(model);
   const modelJson = {
     format: 'layers-model',
@@ -89,11 +122,15 @@ export async function saveModelFolder(
     weightsManifest: [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs }],
   };
   const weightData = artifacts.weightData as ArrayBuffer;
-  await writeFolderAtomically(dir, {
-    [MODEL_JSON]: JSON.stringify(modelJson),
-    [WEIGHTS_BIN]: new Uint8Array(weightData),
-    [METADATA_JSON]: JSON.stringify(metadata, null, 2),
-  });
+  await writeModelFolderFiles(
+    dir,
+    {
+      [MODEL_JSON]: JSON.stringify(modelJson),
+      [WEIGHTS_BIN]: new Uint8Array(weightData),
+      [METADATA_JSON]: JSON.stringify(metadata, null, 2),
+    },
+    options,
+  );
 }
 
 export interface LoadedModel {
@@ -113,7 +150,9 @@ async function readRequired(file: string, what: string): Promise<Buffer> {
 }
 
 /** Loads a model folder written by saveModelFolder (or any tfjs layers model with one weights file). */
-export async function loadModelFolder(dir: string): Promise<LoadedModel> {
+export async function loadModelFolder(requested: string): Promise<LoadedModel> {
+  // After a crash between the renames of a folder write, the complete copy beside it is read.
+  const dir = (await readableFolder(requested)) ?? requested;
   const stat = await fs.stat(dir).catch(() => null);
   if (!stat) throw new ModelFolderError(`${dir}: no such folder`);
   if (!stat.isDirectory()) throw new ModelFolderError(`${dir} is a file; a model folder holds ${MODEL_JSON} and ${WEIGHTS_BIN}`);

@@ -18,7 +18,7 @@ import type { TrainingEvent } from './types.ts';
 
 export interface TrainingOptions {
   preset: PresetName;
-  /** The run folder: checkpoints live in `<runDir>/checkpoint`; a rerun resumes from there. */
+  /** The run folder: checkpoints live in `<runDir>/checkpoints` (checkpoint.ts); a rerun resumes from there. */
   runDir: string;
   /** Total steps of the run (wins over epochs). */
   steps?: number;
