@@ -53,7 +53,9 @@ export const FLAGS = {
 
 export const COMMANDS: Record<string, CommandSpec> = {
   train: {
-    summary: 'Train a model on MNIST (or a folder of IDX files); a rerun on the same --run folder resumes.',
+    summary:
+      'Train a model on MNIST (or a folder of IDX files) and/or on labelled pictures (--images DIR, laid out as ' +
+      'DIR/<digit>/**/<picture>); --from MODEL_DIR fine-tunes that model. A rerun on the same --run folder resumes.',
     flags: {
       preset: { type: 'string', value: 'fast|seed|cnn', help: 'the model and training recipe (default: fast)' },
       epochs: { type: 'string', value: 'N', help: "the run's total length in epochs (default: the preset's)" },
@@ -64,16 +66,44 @@ export const COMMANDS: Record<string, CommandSpec> = {
       data: FLAGS.data,
       run: { type: 'string', value: 'DIR', help: 'the run folder for checkpoints and the final model (default: runs/PRESET)' },
       'checkpoint-every': { type: 'string', value: 'N', help: 'steps between checkpoints (default: 1000; one is always written at the end and on Ctrl-C)' },
+      images: {
+        type: 'string',
+        value: 'DIR',
+        help: 'also train on the labelled pictures in DIR/0 .. DIR/9 (subfolders too), preprocessed as for prediction and cached; MNIST is mixed in unless --no-mnist',
+      },
+      from: {
+        type: 'string',
+        value: 'DIR',
+        help: "fine-tune this model folder (its preset and weights); default schedule: batch 100, learning rate 5e-4, 4 passes over equal parts pictures and MNIST",
+      },
+      'no-mnist': { type: 'boolean', help: 'train on the pictures alone (MNIST validation is still reported)' },
+      holdout: { type: 'string', value: 'F', help: "the share of each digit's pictures never trained on, to measure accuracy on (default: 0.2; 0 allowed)" },
+      augment: { type: 'boolean', help: 'add moved, rotated, scaled, thicker and thinner copies of the pictures (off: it did not help when measured)' },
+      seed: { type: 'string', value: 'N', help: 'the random seed for initialisation, shuffling and the held-out split (default: 1)' },
       backend: FLAGS.backend,
       json: FLAGS.json,
     },
-    json: 'one object per line: `start`, `progress` (at most 4 a second), `epoch`, then `done` (model folder, test accuracy) or `stopped` (Ctrl-C; rerun to resume)',
+    json:
+      'one object per line: `start`, `progress` (at most 4 a second), `epoch`, then `done` (model folder, test accuracy) or `stopped` (Ctrl-C; rerun to resume). ' +
+      'With --images, first `images` (counts per digit, failed and ignored files) and `pictures` (trained / held out); `epoch` and `done` add `imagesAccuracy` ' +
+      '(held-out pictures, absent with --holdout 0); `done` adds the picture counts and, with --from, `before` (the starting model\'s figures)',
     load: async () => (await import('./train.ts')).trainCommand,
   },
   test: {
-    summary: 'Test-set accuracy, loss, confusion matrix and per-class precision/recall of a model folder.',
-    flags: { model: FLAGS.model, workspace: FLAGS.workspace, data: FLAGS.data, backend: FLAGS.backend, json: FLAGS.json },
-    json: 'one object: accuracy, loss, count, confusion, perClass, misclassified (test-set indices)',
+    summary:
+      'Test-set accuracy, loss, confusion matrix and per-class precision/recall of a model folder, on MNIST or on a ' +
+      'labelled picture folder (--images DIR).',
+    flags: {
+      model: FLAGS.model,
+      workspace: FLAGS.workspace,
+      data: FLAGS.data,
+      images: { type: 'string', value: 'DIR', help: 'test on the labelled pictures in DIR/0 .. DIR/9 instead of the MNIST test set' },
+      backend: FLAGS.backend,
+      json: FLAGS.json,
+    },
+    json:
+      'one object: accuracy, loss, count, confusion, perClass, misclassified (test-set indices); with --images, ' +
+      '`mistakes` (file, label, predicted, confidence) instead of misclassified, and `failed` (file, error)',
     load: async () => (await import('./test.ts')).testCommand,
   },
   predict: {

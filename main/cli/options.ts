@@ -3,6 +3,7 @@ import path from 'node:path';
 import { currentModelDir, defaultWorkspaceDir } from '../app/workspace.ts';
 import { selectBackend, isBackendName, type BackendChoice } from '../ml/backend.ts';
 import type { MnistSplits } from '../ml/dataset.ts';
+import { describeFolder, readLabelledFolder, type LabelledFolder } from '../ml/labelledFolder.ts';
 import { loadMnist } from '../ml/mnist.ts';
 import { UsageError } from './errors.ts';
 
@@ -86,4 +87,36 @@ export async function modelDirFlag(flags: Flags): Promise<string> {
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value) + '\n');
+}
+
+/** Where preprocessed pictures are cached: $DIGITS_CACHE_DIR, else the default workspace's cache folder. */
+export function pictureCacheDir(): string {
+  return process.env.DIGITS_CACHE_DIR || path.join(defaultWorkspaceDir(), 'cache', 'pictures');
+}
+
+/**
+ * Reads a labelled picture folder, saying what was read (as a JSON line with `json`): counts per
+ * digit, every file that failed with its error, and the files ignored.
+ */
+export async function openPictures(dir: string, json: boolean, say: (line: string) => void = console.log): Promise<LabelledFolder> {
+  const folder = await readLabelledFolder(dir, { cacheDir: pictureCacheDir() });
+  if (json) {
+    printJson({
+      type: 'images',
+      folder: folder.dir,
+      count: folder.pictures.count,
+      perDigit: folder.perDigit,
+      fromCache: folder.fromCache,
+      failed: folder.failed,
+      ignored: folder.ignored,
+    });
+  } else {
+    say(`Read ${describeFolder(folder)} from ${folder.dir}.`);
+    for (const failure of folder.failed) say(`  could not read ${failure.file}: ${failure.error}`);
+    if (folder.ignored.length) {
+      const shown = folder.ignored.slice(0, 5).map((i) => `${i.file} (${i.reason})`);
+      say(`  ignored: ${shown.join(', ')}${folder.ignored.length > 5 ? ', ...' : ''}`);
+    }
+  }
+  return folder;
 }

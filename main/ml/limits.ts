@@ -26,6 +26,12 @@ export const PICTURE_LIMITS = {
   concurrentDecodes: 2,
 } as const;
 
+/** Labelled picture folders (`digits train --images`, the "My digits" collection). */
+export const PICTURE_FOLDER_LIMITS = {
+  /** A folder with more pictures is refused before any is decoded. */
+  maxPictures: 100_000,
+} as const;
+
 /** Per-call limits of the requests the window (or a WebSocket client) sends. */
 export const REQUEST_LIMITS = {
   maxFilesPerPrediction: 200,

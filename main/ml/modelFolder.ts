@@ -36,9 +36,32 @@ export interface ModelMetadata {
     weights: 'moving-average' | 'raw';
   };
   test?: TestMetricsSummary;
+  /** What the model was trained on (absent in folders written before this was recorded). */
+  trainedOn?: TrainedOn;
+  /** Accuracy on the labelled pictures held out of training, when there were any. */
+  images?: TestMetricsSummary;
   backend: string;
   createdAt: string;
   app: string;
+}
+
+/** The data behind a model: MNIST and/or labelled pictures, and the model it started from. */
+export interface TrainedOn {
+  /** MNIST's training images used (all of them, or the replay sample per epoch), or null when not used. */
+  mnist: { source: string; count: number } | null;
+  pictures?: {
+    /** The labelled folder's name (not its full path, which may be private). */
+    folder: string;
+    count: number;
+    perDigit: number[];
+    trainCount: number;
+    heldOutCount: number;
+    /** sha256 over every picture's file name, label and content (labelledFolder.ts). */
+    contentHash: string;
+    augmented: boolean;
+    copies: number;
+  };
+  fineTunedFrom?: { folder: string; preset: string; createdAt?: string; test?: TestMetricsSummary; trainedOn?: TrainedOn };
 }
 
 export const DEFAULT_PREPROCESSING =

@@ -77,6 +77,11 @@ export interface PreprocessOptions {
   decodeBudgetMs?: number;
 }
 
+/**
+ * Bump whenever a change to this module changes any model input: cached inputs of labelled
+ * pictures (labelledFolder.ts) are keyed by it.
+ */
+export const PREPROCESSING_VERSION = 'mnist-2026-11-29';
 const MAX_INPUT_PIXELS = PICTURE_LIMITS.maxPixels;
 const MAX_FILE_BYTES = PICTURE_LIMITS.maxFileBytes;
 /**

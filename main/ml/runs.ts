@@ -15,6 +15,7 @@ import {
   describeInput,
   saveModelFolder,
   type ModelMetadata,
+  type TrainedOn,
 } from './modelFolder.ts';
 import { trainModel, type TrainingHooks, type TrainingOptions } from './trainer.ts';
 
@@ -24,7 +25,10 @@ export function runModelDir(runDir: string): string {
   return path.join(runDir, RUN_MODEL_FOLDER);
 }
 
-export function buildMetadata(settings: RunSettings, step: number, test?: EvaluationMetrics): ModelMetadata {
+/** What buildMetadata cannot know from the run's settings: the data behind it. */
+export type MetadataExtras = Pick<ModelMetadata, 'trainedOn' | 'images'>;
+
+export function buildMetadata(settings: RunSettings, step: number, test?: EvaluationMetrics, extras: MetadataExtras = {}): ModelMetadata {
   const averaged = PRESETS[settings.preset].recipe.movingAverageDecay > 0;
   return {
     format: 'digit-studio-model/1',
@@ -42,6 +46,7 @@ export function buildMetadata(settings: RunSettings, step: number, test?: Evalua
       weights: averaged ? 'moving-average' : 'raw',
     },
     test: test ? { accuracy: test.accuracy, loss: test.loss, count: test.count } : undefined,
+    ...extras,
     backend: currentBackend()?.name ?? 'unknown',
     createdAt: new Date().toISOString(),
     app: 'Digit Studio',
@@ -73,31 +78,42 @@ export async function exportModel(
   settings: RunSettings,
   step: number,
   toDir: string,
-  options: { overwrite?: boolean; test?: ImageSet } = {},
+  options: { overwrite?: boolean; test?: ImageSet; extras?: MetadataExtras } = {},
 ): Promise<EvaluationMetrics | undefined> {
   const metrics = options.test ? evaluateModel(model, options.test) : undefined;
-  await saveModelFolder(toDir, model, buildMetadata(settings, step, metrics), { overwrite: options.overwrite });
+  await saveModelFolder(toDir, model, buildMetadata(settings, step, metrics, options.extras), { overwrite: options.overwrite });
   return metrics;
 }
 
 /** How a run ended: stopped early (a checkpoint to resume from) or finished and exported. */
 export type TrainRunOutcome =
   | { stopped: true; step: number; totalSteps: number }
-  | { stopped: false; step: number; totalSteps: number; modelDir: string; test: EvaluationMetrics };
+  | { stopped: false; step: number; totalSteps: number; modelDir: string; test: EvaluationMetrics; images?: EvaluationMetrics };
 
 /**
  * Trains (or resumes) a run and, when it finishes, exports it to `<runDir>/model` with its metrics
  * on `data.test`, replacing an earlier export. The one train-then-export used by `digits train`
  * and the training worker. The trained model is disposed either way.
  */
-export async function trainRun(data: MnistSplits, options: TrainingOptions, hooks: TrainingHooks = {}): Promise<TrainRunOutcome> {
+export async function trainRun(
+  data: MnistSplits,
+  options: TrainingOptions,
+  hooks: TrainingHooks = {},
+  trainedOn?: TrainedOn,
+): Promise<TrainRunOutcome> {
   const result = await trainModel(data, options, hooks);
   try {
     const { step, totalSteps } = result;
     if (result.stopped) return { stopped: true, step, totalSteps };
     const modelDir = runModelDir(options.runDir);
-    const test = (await exportModel(result.model, result.settings, step, modelDir, { overwrite: true, test: data.test }))!;
-    return { stopped: false, step, totalSteps, modelDir, test };
+    // Held-out pictures (training on labelled pictures) are measured and recorded beside MNIST's test.
+    const images = options.heldOutImages?.count ? evaluateModel(result.model, options.heldOutImages) : undefined;
+    const extras: MetadataExtras = {
+      ...(trainedOn ? { trainedOn } : {}),
+      ...(images ? { images: { accuracy: images.accuracy, loss: images.loss, count: images.count } } : {}),
+    };
+    const test = (await exportModel(result.model, result.settings, step, modelDir, { overwrite: true, test: data.test, extras }))!;
+    return { stopped: false, step, totalSteps, modelDir, test, ...(images ? { images } : {}) };
   } finally {
     result.model.dispose();
   }

@@ -33,6 +33,13 @@ export interface TrainingOptions {
   /** Evaluate on the validation set at each epoch end (default true). */
   validate?: boolean;
   seed?: number;
+  /**
+   * Weights to start from instead of a fresh initialisation (fine-tuning), in `model.getWeights()`
+   * order of the same preset. Ignored when the run folder holds a checkpoint to resume.
+   */
+  initialWeights?: tf.Tensor[];
+  /** Labelled pictures never trained on, evaluated beside validation at each epoch end. */
+  heldOutImages?: ImageSet;
 }
 
 export type { TrainingEvent };
@@ -156,6 +163,13 @@ function resolveSettings(options: TrainingOptions, trainCount: number): RunSetti
   };
 }
 
+function setInitialWeights(model: tf.LayersModel, weights: tf.Tensor[]): void {
+  const expected = model.weights.map((w) => w.shape.join('x'));
+  const same = expected.length === weights.length && expected.every((shape, i) => shape === weights[i].shape.join('x'));
+  if (!same) throw new Error('the starting model does not have the layers of this preset (its weights have other shapes)');
+  model.setWeights(weights);
+}
+
 function checkResumable(saved: RunSettings, wanted: RunSettings, runDir: string): void {
   const mismatch = (['preset', 'batchSize', 'trainCount'] as const).filter((k) => saved[k] !== wanted[k]);
   if (mismatch.length > 0) {
@@ -182,6 +196,7 @@ export async function trainModel(data: MnistSplits, options: TrainingOptions, ho
   const emit = hooks.onEvent ?? (() => {});
 
   const model = createModel(options.preset, settings.seed);
+  if (options.initialWeights) setInitialWeights(model, options.initialWeights);
   const optimizer = makeOptimizer(recipe, settings.learningRate);
   const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const averages = recipe.movingAverageDecay > 0 ? trainable.map((v) => tf.variable(v, false)) : [];
@@ -290,8 +305,19 @@ export async function trainModel(data: MnistSplits, options: TrainingOptions, ho
     const epochEnded = step % stepsPerEpoch === 0 || step === settings.totalSteps;
     if (epochEnded && options.validate !== false && data.validation.count > 0) {
       const seconds = (performance.now() - epochStarted) / 1000;
-      const metrics = await withAveragedWeights(model, averages, () => evaluateModel(model, data.validation));
-      emit({ type: 'epoch', epoch, step, validationAccuracy: metrics.accuracy, validationLoss: metrics.loss, seconds });
+      const [metrics, images] = await withAveragedWeights(model, averages, () => [
+        evaluateModel(model, data.validation),
+        options.heldOutImages?.count ? evaluateModel(model, options.heldOutImages) : null,
+      ]);
+      emit({
+        type: 'epoch',
+        epoch,
+        step,
+        validationAccuracy: metrics.accuracy,
+        validationLoss: metrics.loss,
+        seconds,
+        ...(images ? { imagesAccuracy: images.accuracy, imagesLoss: images.loss } : {}),
+      });
     }
     if (epochEnded && hooks.onEpochEnd) await withAveragedWeights(model, averages, () => hooks.onEpochEnd!(epoch, model));
     if (epochEnded) epochStarted = performance.now();

@@ -20,5 +20,15 @@ export type TrainingEvent =
       resumed: boolean;
     }
   | { type: 'progress'; step: number; epoch: number; loss: number; learningRate: number; samplesPerSecond: number }
-  | { type: 'epoch'; epoch: number; step: number; validationAccuracy: number; validationLoss: number; seconds: number }
+  | {
+      type: 'epoch';
+      epoch: number;
+      step: number;
+      validationAccuracy: number;
+      validationLoss: number;
+      seconds: number;
+      /** Accuracy and loss on held-out labelled pictures, when the run has them. */
+      imagesAccuracy?: number;
+      imagesLoss?: number;
+    }
   | { type: 'checkpoint'; step: number };
