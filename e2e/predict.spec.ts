@@ -85,15 +85,25 @@ test('draw a digit with the mouse and predict it', async ({ studio }) => {
     return card.getByLabel('Predicted digit');
   }
 
+  await expect(panel.getByText('Draw a digit here')).toBeVisible();
   // A "1": one upright stroke through the middle.
   await stroke([[0.5, 0.18], [0.5, 0.82]]);
-  await panel.getByRole('button', { name: 'Predict drawing' }).click();
+  await expect(panel.getByText('Draw a digit here')).toBeHidden();
+  await expect(panel.getByTestId('live-prediction')).toContainText(/Looks like\s*1/); // live, before any button
+  await expect(panel.getByTestId('prediction-ok')).toHaveCount(0);
+
+  // Switching the ink keeps the drawing, in the other colours.
+  const pixel = () => canvas.evaluate((el) => Array.from((el as HTMLCanvasElement).getContext('2d')!.getImageData(140, 140, 1, 1).data.slice(0, 3)));
+  expect(await pixel()).toEqual([255, 255, 255]);
+  await panel.getByRole('radio', { name: 'Black on white' }).check();
+  expect(await pixel()).toEqual([0, 0, 0]);
+  await panel.getByRole('button', { name: 'Add to results' }).click();
   await expect(await predicted('drawing 1.png')).toHaveText('1');
 
   // A "7": a bar along the top and a long stroke down to the lower left.
   await panel.getByRole('button', { name: 'Clear drawing' }).click();
   await stroke([[0.25, 0.2], [0.75, 0.2], [0.42, 0.85]]);
-  await panel.getByRole('button', { name: 'Predict drawing' }).click();
+  await panel.getByRole('button', { name: 'Add to results' }).click();
   await expect(await predicted('drawing 2.png')).toHaveText('7');
   await studio.screenshot('predict-drawing');
 });

@@ -151,8 +151,27 @@ export type PredictionItem =
       probabilities: number[];
       /** 784 grey bytes, ink = 255: the 28x28 input the model saw. */
       input: Uint8Array;
+      /**
+       * Why the answer may be wrong: 'low-confidence' (below the measured threshold),
+       * 'several-digits' (marks side by side: see `row`), 'unlike-strokes' (filled areas, not pen
+       * strokes). Empty when it looks like one clearly read digit.
+       */
+      doubts: PredictionDoubt[];
+      /** The picture read as a number, left to right, when it holds two or more marks side by side. */
+      row: RowDigit[];
     }
   | { name: string; ok: false; error: string; code?: string };
+
+export type PredictionDoubt = 'low-confidence' | 'several-digits' | 'unlike-strokes';
+
+export interface RowDigit {
+  digit: number;
+  confidence: number;
+  /** The confidence is below the measured "not sure" threshold. */
+  unsure: boolean;
+  /** 784 grey bytes, ink = 255. */
+  input: Uint8Array;
+}
 
 export type ExportResult =
   | { status: 'exported'; dir: string }

@@ -17,7 +17,7 @@ import { appLimits } from '../ml/limits.ts';
 import { loadMnist } from '../ml/mnist.ts';
 import { ModelFolderError, modelFolderRefusal, saveModelFolder, writeModelFolderFiles } from '../ml/modelFolder.ts';
 import { DEFAULT_PRESET, PRESETS, PRESET_NAMES } from '../ml/models.ts';
-import { classify, isFailure, predictImages } from '../ml/predict.ts';
+import { classify, isFailure, LOW_CONFIDENCE, readPictures } from '../ml/predict.ts';
 import type {
   AppInfo,
   EvaluationSummary,
@@ -288,7 +288,7 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
     async predictImages(payload) {
       const { files } = payload;
       return current.use(async (entry) => {
-        const results = await predictImages(
+        const results = await readPictures(
           entry.model,
           files.map((file) => ({ name: file.name, bytes: file.bytes })),
         );
@@ -304,6 +304,8 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
             confidence: result.confidence,
             probabilities: result.probabilities,
             input: result.input,
+            doubts: result.doubts,
+            row: result.row.map((d) => ({ digit: d.digit, confidence: d.confidence, unsure: d.confidence < LOW_CONFIDENCE, input: d.input })),
           };
         });
       });

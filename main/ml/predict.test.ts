@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from './backend.ts';
 import { PIXELS, sliceImageSet, type MnistSplits } from './dataset.ts';
 import { loadMnist } from './mnist.ts';
-import { isFailure, predictImages, predictNumbers, type DigitPrediction, type NumberPrediction } from './predict.ts';
-import { encodePixels, renderMnistDigitPhoto } from './testImages.ts';
+import { isFailure, LOW_CONFIDENCE, predictImages, predictNumbers, readPictures, type DigitPrediction, type NumberPrediction, type PictureReading } from './predict.ts';
+import { encodePixels, renderMnistDigitPhoto, renderTypesetDigit } from './testImages.ts';
 import { trainModel } from './trainer.ts';
 
 let data: MnistSplits;
@@ -83,5 +83,69 @@ describe('predictImages', () => {
     const expected = picks.map((i) => data.test.labels[i]).join('');
     expect((row as NumberPrediction).number).toBe(expected);
     expect((row as NumberPrediction).digits).toHaveLength(4);
+  });
+});
+
+/** Test digits `picks` side by side, dark ink on white paper, 10 pixels apart, as PNG bytes. */
+async function rowOfDigits(picks: number[]): Promise<Uint8Array> {
+  const width = 28 * picks.length + (picks.length - 1) * 10 + 20;
+  const height = 48;
+  const paper = new Uint8Array(width * height).fill(255);
+  picks.forEach((index, k) => {
+    const digit = data.test.images.subarray(index * PIXELS, (index + 1) * PIXELS);
+    for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) paper[(y + 10) * width + 10 + k * 38 + x] = 255 - digit[y * 28 + x];
+  });
+  return encodePixels(paper, width, height, 1);
+}
+
+describe('readPictures (honest predictions)', () => {
+  it('reads one digit without doubts about its shape, and a row as a number with each digit', async () => {
+    const single = await renderMnistDigitPhoto(data.test.images.subarray(0, PIXELS), { format: 'png' });
+    const [one, row] = await readPictures(model, [
+      { name: 'one.png', bytes: single },
+      { name: 'row.png', bytes: await rowOfDigits([0, 1, 2, 3]) },
+    ]);
+    const digit = one as PictureReading;
+    expect(digit.digit).toBe(data.test.labels[0]);
+    expect(digit.row).toEqual([]);
+    expect(digit.doubts).not.toContain('several-digits');
+    expect(digit.doubts).not.toContain('unlike-strokes');
+    expect(digit.doubts.includes('low-confidence')).toBe(digit.confidence < LOW_CONFIDENCE);
+
+    const number = row as PictureReading;
+    expect(number.doubts).toContain('several-digits');
+    expect(number.number).toBe([0, 1, 2, 3].map((i) => data.test.labels[i]).join(''));
+    expect(number.row.map((d) => d.input.length)).toEqual([784, 784, 784, 784]);
+    for (const d of number.row) expect(d.confidence).toBeCloseTo(Math.max(...d.probabilities), 6);
+  });
+
+  it('says filled shapes are unlike pen strokes, but not handwritten or typeset digits', async () => {
+    const size = 200;
+    const blob = new Uint8Array(size * size).fill(255);
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) if ((x - 100) ** 2 / 70 ** 2 + (y - 100) ** 2 / 50 ** 2 <= 1) blob[y * size + x] = 30;
+    }
+    const digits = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        renderMnistDigitPhoto(data.test.images.subarray(i * PIXELS, (i + 1) * PIXELS), { format: 'png', seed: i, scale: 5 + (i % 4) }),
+      ),
+    );
+    const typeset = await Promise.all([1, 4, 7, 8].map((d) => renderTypesetDigit(d)));
+    const results = await readPictures(model, [
+      { name: 'blob.png', bytes: await encodePixels(blob, size, size, 1) },
+      ...[...digits, ...typeset].map((bytes, i) => ({ name: `digit-${i}.png`, bytes })),
+    ]);
+    expect((results[0] as PictureReading).doubts).toContain('unlike-strokes');
+    const flagged = results.slice(1).filter((r) => (r as PictureReading).doubts.includes('unlike-strokes')).map((r) => r.file);
+    expect(flagged).toEqual([]);
+  });
+
+  it('fails a file that is not a picture on its own', async () => {
+    const results = await readPictures(model, [
+      { name: 'notes.txt', bytes: new TextEncoder().encode('hello') },
+      { name: 'row.png', bytes: await rowOfDigits([4, 5]) },
+    ]);
+    expect(isFailure(results[0])).toBe(true);
+    expect((results[1] as PictureReading).number).toHaveLength(2);
   });
 });

@@ -150,15 +150,15 @@ describe('errors name the file and the problem', () => {
     await expectImageError(
       preprocessImage(Buffer.from('digit,label\n7,7\n'), { fileName: 'x.png' }),
       'unsupported',
-      /^x\.png: not an image sharp can read \(unsupported format: it looks like text\)$/,
+      /^x\.png: not a picture this app can read \(unsupported format: it looks like text\)$/,
     );
     await expectImageError(
       preprocessImage(Buffer.from('%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n', 'latin1'), { fileName: 'scan.pdf' }),
       'unsupported',
-      /^scan\.pdf: not an image sharp can read \(unsupported format: it looks like a PDF document/,
+      /^scan\.pdf: not a picture this app can read \(unsupported format: it looks like a PDF document/,
     );
     const noise = Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 251);
-    await expectImageError(preprocessImage(noise, { fileName: 'blob.bin' }), 'unsupported', /^blob\.bin: not an image sharp can read/);
+    await expectImageError(preprocessImage(noise, { fileName: 'blob.bin' }), 'unsupported', /^blob\.bin: not a picture this app can read/);
   });
 
   it('has its own messages for a folder and a missing file', async () => {

@@ -222,7 +222,7 @@ function decodeFailure(name: string, bytes: Uint8Array, error: unknown): ImageEr
       return new ImageError('corrupt', name, `the file starts like a ${sniffed.toUpperCase()} image but cannot be read: it is truncated or corrupt (${detail})`);
     }
     const what = sniffed && FOREIGN_NAMES[sniffed] ? FOREIGN_NAMES[sniffed] : looksLikeText(bytes) ? 'text' : null;
-    return new ImageError('unsupported', name, `not an image sharp can read (unsupported format${what ? `: it looks like ${what}` : ''})`);
+    return new ImageError('unsupported', name, `not a picture this app can read (unsupported format${what ? `: it looks like ${what}` : ''})`);
   }
   if (sniffed && (TRUNCATION_TEXT.test(detail) || missingEndMarker(bytes, sniffed))) {
     return new ImageError('truncated', name, `the file is truncated: the image data ends early, as after a partial download or copy (${detail})`);
@@ -1127,7 +1127,36 @@ export interface SegmentOptions {
  */
 export async function segmentDigits(input: Uint8Array | string, options: SegmentOptions = {}): Promise<PreparedImage[]> {
   const image = await loadImage(input, options.fileName, options.decodeBudgetMs);
+  return segmentAnalysis(await analyseInk(image), options.maxDigits);
+}
+
+/** A picture read both ways from one decode: as one digit, and as a row of digits. */
+export interface ReadPicture {
+  /** All the ink as one digit (what `preprocessImage` returns). */
+  whole: PreparedImage;
+  /** The ink split into digits left to right (one entry when it is a single mark). */
+  row: PreparedImage[];
+}
+
+/**
+ * Decodes and analyses a picture once and prepares it both as one digit and as a row of digits,
+ * so the caller can tell a single digit from "2024" without decoding twice. Throws `ImageError`.
+ */
+export async function readPicture(input: Uint8Array | string, options: SegmentOptions = {}): Promise<ReadPicture> {
+  const image = await loadImage(input, options.fileName, options.decodeBudgetMs);
   const analysis = await analyseInk(image);
+  const whole = preparedDigit(analysis, analysis.kept);
+  let row: PreparedImage[];
+  try {
+    row = segmentAnalysis(analysis, options.maxDigits);
+  } catch {
+    row = [whole]; // too many marks for a row: still a (doubtful) single reading
+  }
+  return { whole, row };
+}
+
+function segmentAnalysis(analysis: InkAnalysis, maxDigits = 32): PreparedImage[] {
+  const { image } = analysis;
   const { boxes } = analysis.components;
   const groups = analysis.kept
     .map((id) => ({ ids: [id], x0: boxes[id].x0, x1: boxes[id].x1 }))
@@ -1153,7 +1182,6 @@ export async function segmentDigits(input: Uint8Array | string, options: Segment
     }
   }
   groups.sort((a, b) => a.x0 - b.x0);
-  const maxDigits = options.maxDigits ?? 32;
   if (groups.length > maxDigits) {
     throw new ImageError('unsupported', image.name, `found ${groups.length} separate marks, more than the ${maxDigits} digits a row may have`);
   }

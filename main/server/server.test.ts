@@ -173,7 +173,7 @@ describe('WebSocket', () => {
     const ws = await connect();
     const bytes = new Uint8Array([0, 1, 2, 250, 255]);
     const reply = await call(ws, 'predictImages', { files: [{ name: 'a.png', bytes }] }, 7);
-    expect(reply).toEqual({ id: 7, result: [{ name: 'a.png', ok: true, digit: 5, confidence: 1, probabilities: [], input: bytes }] });
+    expect(reply).toEqual({ id: 7, result: [{ name: 'a.png', ok: true, digit: 5, confidence: 1, probabilities: [], input: bytes, doubts: [], row: [] }] });
     ws.close();
   });
 

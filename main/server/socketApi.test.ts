@@ -60,7 +60,7 @@ describe('createSocketApi', () => {
       api.predictImages({ files: [{ name: 'seven.png', bytes }] }),
       api.getTestImages({ indices: [3, 12] }),
     ]);
-    expect(items).toEqual([{ name: 'seven.png', ok: true, digit: 7, confidence: 1, probabilities: [], input: bytes }]);
+    expect(items).toEqual([{ name: 'seven.png', ok: true, digit: 7, confidence: 1, probabilities: [], input: bytes, doubts: [], row: [] }]);
     expect(images.map((image) => image.index)).toEqual([3, 12]);
     expect(images[1].pixels).toBeInstanceOf(Uint8Array);
     expect(images[1].pixels[0]).toBe(12);

@@ -65,6 +65,8 @@ export function fakeHandlers(overrides: Partial<StudioHandlers> = {}): StudioHan
         confidence: 1,
         probabilities: [],
         input: file.bytes,
+        doubts: [],
+        row: [],
       })),
     exportModel: unused,
     importModel: unused,

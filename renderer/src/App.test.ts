@@ -98,7 +98,7 @@ describe('App', () => {
   });
 
   it('a file dropped anywhere switches to Predict and reads it', async () => {
-    const item: PredictionItem = { name: 'four.png', ok: true, digit: 4, confidence: 0.8, probabilities: [0, 0, 0, 0, 0.8, 0.2, 0, 0, 0, 0], input: new Uint8Array(784) };
+    const item: PredictionItem = { name: 'four.png', ok: true, digit: 4, confidence: 0.8, probabilities: [0, 0, 0, 0, 0.8, 0.2, 0, 0, 0, 0], input: new Uint8Array(784), doubts: [], row: [] };
     const api = createFakeApi({ getCurrentModel: vi.fn(async () => MODEL), predictImages: vi.fn(async () => [item]) });
     render(App, { props: { api } });
     await screen.findByRole('button', { name: 'Export model' });

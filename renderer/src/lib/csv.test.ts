@@ -4,7 +4,7 @@ import { csvField, predictionsToCsv, predictionsToText } from './csv.ts';
 
 const probabilities = [0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.9, 0.01, 0.02];
 const items: PredictionItem[] = [
-  { name: 'seven.png', ok: true, digit: 7, confidence: 0.9, probabilities, input: new Uint8Array(784) },
+  { name: 'seven.png', ok: true, digit: 7, confidence: 0.9, probabilities, input: new Uint8Array(784), doubts: [], row: [] },
   { name: 'photo, "big".jpg', ok: false, error: 'photo, "big".jpg: no digit found (the picture is blank)' },
   { name: '=HYPERLINK("x").png', ok: false, error: 'not an image' },
 ];

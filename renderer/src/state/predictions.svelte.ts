@@ -94,17 +94,24 @@ export class Predictions {
     return this.#queue;
   }
 
+  /** Reads one picture without keeping a card (the drawing pad's live answer). */
+  async preview(picked: PickedFile): Promise<PredictionItem> {
+    const [item] = await this.#predictGroup([picked], await this.#limits());
+    return item;
+  }
+
   clear(): void {
     for (const card of this.cards) if (card.thumbnail) this.#urls.revoke(card.thumbnail);
     this.cards = [];
   }
 
+  /** Newest first: this batch's cards go on top, in the order the files came. */
   async #run(files: readonly PickedFile[]): Promise<void> {
     let limits: PredictionLimits;
     try {
       limits = await this.#limits();
     } catch (error) {
-      this.#add(files, files.map((picked) => failure(picked.name, errorMessage(error))));
+      this.#add(files, files.map((picked) => failure(picked.name, errorMessage(error))), 0);
       return;
     }
     const groups = chunkBySize(files, {
@@ -112,19 +119,22 @@ export class Predictions {
       size: limits.maxRequestBytes,
       sizeOf: (picked) => (picked.file.size > limits.maxPictureBytes ? 0 : picked.file.size),
     });
-    for (const group of groups) this.#add(group, await this.#predictGroup(group, limits));
+    let position = 0;
+    for (const group of groups) position = this.#add(group, await this.#predictGroup(group, limits), position);
   }
 
-  #add(group: readonly PickedFile[], items: PredictionItem[]): void {
+  /** Puts the group's cards at `position` (0 = top); returns the position after them. */
+  #add(group: readonly PickedFile[], items: PredictionItem[], position: number): number {
     const cards = group.map((picked, i) => ({
       id: this.#nextId++,
       item: items[i],
       thumbnail: items[i].ok ? this.#urls.create(picked.file) : null,
     }));
-    this.cards = [...this.cards, ...cards];
+    this.cards = [...this.cards.slice(0, position), ...cards, ...this.cards.slice(position)];
     const progress = this.progress ?? { done: 0, total: group.length };
     const done = progress.done + group.length;
     this.progress = done >= progress.total ? null : { done, total: progress.total };
+    return position + cards.length;
   }
 
   /** One request for one chunk; returns one item per file, in order. */

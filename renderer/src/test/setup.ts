@@ -32,6 +32,10 @@ function fakeContext(canvas: HTMLCanvasElement) {
     stroke: record('stroke'),
     putImageData: record('putImageData'),
     createImageData: (width: number, height: number) => ({ width, height, data: new Uint8ClampedArray(width * height * 4) }),
+    getImageData: (x: number, y: number, width: number, height: number) => {
+      calls.push({ method: 'getImageData', args: [x, y, width, height] });
+      return { width, height, data: new Uint8ClampedArray(width * height * 4) };
+    },
   };
 }
 

@@ -15,7 +15,7 @@ function answer({ files }: { files: ImageUpload[] }): Promise<PredictionItem[]> 
     files.map((file): PredictionItem =>
       file.name.startsWith('bad')
         ? { name: file.name, ok: false, error: `${file.name}: not a picture (the file is not PNG, JPEG, WebP, GIF or TIFF)`, code: 'unsupported' }
-        : { name: file.name, ok: true, digit: Number(file.name.match(/\d/)?.[0] ?? 0), confidence: 0.91, probabilities: probabilities(Number(file.name.match(/\d/)?.[0] ?? 0)), input: new Uint8Array(784).fill(200) },
+        : { name: file.name, ok: true, digit: Number(file.name.match(/\d/)?.[0] ?? 0), confidence: 0.91, probabilities: probabilities(Number(file.name.match(/\d/)?.[0] ?? 0)), input: new Uint8Array(784).fill(200), doubts: [], row: [] },
     ),
   );
 }
@@ -41,7 +41,8 @@ describe('PredictPanel', () => {
     await waitFor(() => expect(screen.getAllByTestId('prediction-ok')).toHaveLength(2));
     const errors = screen.getAllByTestId('prediction-error');
     expect(errors).toHaveLength(1);
-    expect(errors[0].textContent).toContain('bad.txt: not a picture');
+    // In user words, without repeating the file name the card already shows.
+    expect(within(errors[0]).getByRole('status').textContent).toBe('This file is not a picture this app can open. Pictures in PNG, JPEG, WebP, GIF, TIFF or SVG work.');
 
     const seven = screen.getAllByTestId('prediction-ok')[0];
     expect(within(seven).getByLabelText('Predicted digit').textContent).toBe('7');
@@ -152,27 +153,78 @@ describe('PredictPanel', () => {
     await waitFor(() => expect(notices.items.at(-1)?.text).toBe('Could not copy to the clipboard: Write permission denied.'));
   });
 
-  it('sends a drawing as PNG bytes through predictImages', async () => {
+  it('reads the drawing live while drawing, adds it to the results on request, and keeps it when the ink colour changes', async () => {
     const { api } = setup();
     const canvas = screen.getByTestId('drawing-canvas') as HTMLCanvasElement;
-    const predict = screen.getByRole('button', { name: 'Predict drawing' }) as HTMLButtonElement;
-    expect(predict.disabled).toBe(true); // nothing drawn yet
+    const add = screen.getByRole('button', { name: 'Add to results' }) as HTMLButtonElement;
+    expect(add.disabled).toBe(true); // nothing drawn yet
+    expect(screen.getByText('Draw a digit here')).toBeTruthy();
     await fireEvent.pointerDown(canvas, { clientX: 10, clientY: 10, button: 0, pointerId: 1 });
     await fireEvent.pointerMove(canvas, { clientX: 60, clientY: 90, pointerId: 1 });
-    await fireEvent.pointerUp(canvas, { pointerId: 1 });
     const strokes = contextCalls(canvas).filter((call) => call.method === 'stroke');
     expect(strokes.length).toBeGreaterThanOrEqual(2);
-    expect(predict.disabled).toBe(false);
+    expect(add.disabled).toBe(false);
+    expect(screen.queryByText('Draw a digit here')).toBeNull();
+    // Live: read while the pen is still down, without adding a card.
+    await waitFor(() => expect(screen.getByTestId('live-prediction').textContent).toMatch(/Looks like\s*0\s*\(91%\)/));
+    expect(api.predictImages.mock.calls[0][0].files[0].name).toBe('drawing.png');
+    expect(screen.queryAllByTestId('prediction-ok')).toHaveLength(0);
+    await fireEvent.pointerUp(canvas, { pointerId: 1 });
 
-    await fireEvent.click(predict);
-    await waitFor(() => expect(api.predictImages).toHaveBeenCalledTimes(1));
-    const [{ files }] = api.predictImages.mock.calls[0];
-    expect(files).toHaveLength(1);
-    expect(files[0].name).toBe('drawing 1.png');
-    expect(Array.from(files[0].bytes)).toEqual(Array.from(FAKE_PNG));
+    // Switching the ink inverts the drawing in place instead of wiping it.
+    await fireEvent.click(screen.getByRole('radio', { name: 'Black on white' }));
+    expect(contextCalls(canvas).some((call) => call.method === 'getImageData')).toBe(true);
+    expect(add.disabled).toBe(false);
+
+    await fireEvent.click(add);
+    await waitFor(() => expect(api.predictImages.mock.calls.some(([payload]) => payload.files[0].name === 'drawing 1.png')).toBe(true));
+    const kept = api.predictImages.mock.calls.find(([payload]) => payload.files[0].name === 'drawing 1.png')![0];
+    expect(Array.from(kept.files[0].bytes)).toEqual(Array.from(FAKE_PNG));
     await waitFor(() => expect(screen.getAllByTestId('prediction-ok')).toHaveLength(1));
 
     await fireEvent.click(screen.getByRole('button', { name: 'Clear drawing' }));
-    expect(predict.disabled).toBe(true);
+    expect(add.disabled).toBe(true);
+    expect(screen.getByTestId('live-prediction').textContent).toMatch(/appears here as you draw/);
+  });
+
+  it('shows the newest results first', async () => {
+    const { predictions } = setup();
+    await predictions.predict([{ name: 'one-1.png', file: picture('one-1.png') }, { name: 'two-2.png', file: picture('two-2.png') }]);
+    await predictions.predict([{ name: 'three-3.png', file: picture('three-3.png') }]);
+    await waitFor(() => expect(screen.getAllByTestId('prediction-ok')).toHaveLength(3));
+    expect(screen.getAllByTestId('prediction-ok').map((card) => card.querySelector('.name')?.textContent)).toEqual(['three-3.png', 'one-1.png', 'two-2.png']);
+  });
+});
+
+describe('PredictionCard honesty', () => {
+  function show(item: PredictionItem) {
+    const api = createFakeApi({ predictImages: vi.fn(async () => [item]) });
+    const predictions = new Predictions(api, { create: () => null, revoke: vi.fn() });
+    render(PredictPanel, { props: { predictions, model: MODEL, notices: new Notices() } });
+    void predictions.predict([{ name: item.name, file: picture(item.name) }]);
+    return screen.findByTestId(item.ok ? 'prediction-ok' : 'prediction-error');
+  }
+  const base = { ok: true as const, probabilities: probabilities(2), input: new Uint8Array(784) };
+
+  it('marks a low-confidence answer as not sure, in words and not by colour alone', async () => {
+    const card = await show({ ...base, name: 'photo.jpg', digit: 2, confidence: 0.64, doubts: ['low-confidence'], row: [] });
+    expect(within(card).getByTestId('unsure').textContent).toBe('not sure');
+    expect(within(card).getByTestId('doubt').textContent).toMatch(/Not sure/);
+  });
+
+  it('says when the ink is unlike pen strokes', async () => {
+    const card = await show({ ...base, name: 'landscape.jpg', digit: 2, confidence: 0.95, doubts: ['unlike-strokes'], row: [] });
+    expect(within(card).getByTestId('doubt').textContent).toMatch(/does not look like a handwritten digit/);
+    expect(within(card).getByTestId('unsure')).toBeTruthy();
+  });
+
+  it('shows a row of digits as the number, each digit with its confidence', async () => {
+    const digit = (d: number, confidence: number) => ({ digit: d, confidence, unsure: confidence < 0.9, input: new Uint8Array(784) });
+    const card = await show({ ...base, name: 'year.png', digit: 4, confidence: 0.98, doubts: ['several-digits'], row: [digit(2, 0.99), digit(0, 0.97), digit(2, 0.6), digit(4, 0.95)] });
+    expect(within(card).getByLabelText('Read as the number 2024').textContent).toBe('2024');
+    const digits = within(within(card).getByRole('list', { name: 'Each digit' })).getAllByRole('listitem');
+    expect(digits.map((li) => li.textContent?.replace(/\s+/g, ' ').trim())).toEqual(['2 99.0%', '0 97.0%', '2 60.0%', '4 95.0%']);
+    expect(digits[2].classList.contains('unsure')).toBe(true);
+    expect(within(card).queryByTestId('confidence')).toBeNull(); // not the misleading single "4 at 98%"
   });
 });
