@@ -93,7 +93,8 @@ test('draw a digit with the mouse and predict it', async ({ studio }) => {
   await expect(panel.getByTestId('prediction-ok')).toHaveCount(0);
 
   // Switching the ink keeps the drawing, in the other colours.
-  const pixel = () => canvas.evaluate((el) => Array.from((el as HTMLCanvasElement).getContext('2d')!.getImageData(140, 140, 1, 1).data.slice(0, 3)));
+  type Canvas2d = { getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } };
+  const pixel = () => canvas.evaluate((el) => Array.from((el as unknown as Canvas2d).getContext('2d').getImageData(140, 140, 1, 1).data.slice(0, 3)));
   expect(await pixel()).toEqual([255, 255, 255]);
   await panel.getByRole('radio', { name: 'Black on white' }).check();
   expect(await pixel()).toEqual([0, 0, 0]);

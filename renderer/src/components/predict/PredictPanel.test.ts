@@ -84,7 +84,7 @@ describe('PredictPanel', () => {
     await waitFor(() => expect(screen.getAllByTestId('prediction-ok')).toHaveLength(3));
     const errors = screen.getAllByTestId('prediction-error');
     expect(errors).toHaveLength(1);
-    expect(errors[0].textContent).toMatch(/huge-3\.png: the file is 25\.1 MB; pictures up to 25\.0 MB are accepted/);
+    expect(within(errors[0]).getByRole('status').textContent).toMatch(/^The file is 25\.1 MB; pictures up to 25\.0 MB are accepted/);
   });
 
   it('a failed request marks only its own files as failed', async () => {
