@@ -1,7 +1,8 @@
 /** Serves the built renderer on app://studio/ with the CSP header (see rendererFiles.ts). */
 import { protocol, type Session } from 'electron';
 import { readFile } from 'node:fs/promises';
-import { CONTENT_SECURITY_POLICY, RENDERER_SCHEME, contentType, resolveRendererFile } from './rendererFiles.ts';
+import { findStaticFile } from '../server/staticFiles.ts';
+import { CONTENT_SECURITY_POLICY, RENDERER_SCHEME, resolveRendererFile } from './rendererFiles.ts';
 
 /** Must run before the app is ready: a standard, secure scheme gets an origin and a secure context. */
 export function registerRendererScheme(): void {
@@ -12,12 +13,14 @@ export function registerRendererScheme(): void {
 
 export function serveRenderer(session: Session, rendererDir: string): void {
   session.protocol.handle(RENDERER_SCHEME, async (request) => {
-    const file = resolveRendererFile(rendererDir, request.url);
-    if (!file) return new Response('Not found', { status: 404 });
+    // resolveRendererFile checks the origin; findStaticFile then does what digits serve does:
+    // inside the folder after symlinks, and a regular file.
+    const found = resolveRendererFile(rendererDir, request.url) ? await findStaticFile(rendererDir, new URL(request.url).pathname) : null;
+    if (!found) return new Response('Not found', { status: 404 });
     try {
-      return new Response(await readFile(file), {
+      return new Response(await readFile(found.file), {
         headers: {
-          'content-type': contentType(file),
+          'content-type': found.type,
           'content-security-policy': CONTENT_SECURITY_POLICY,
           'x-content-type-options': 'nosniff',
         },

@@ -1,8 +1,9 @@
-import { symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startServer, type RunningServer } from './server.ts';
+import { readFile, symlink as link } from 'node:fs/promises';
+import { CONTENT_SECURITY_POLICY } from './contentSecurityPolicy.ts';
+import { hideServerPaths, startServer, type RunningServer } from './server.ts';
 import { FakeEvents, fakeHandlers, makeStaticDir, rawRequest } from './testServer.ts';
 import { encodeMessage, parseServerMessage, type WirePush, type WireReply } from './wire.ts';
 
@@ -18,7 +19,7 @@ let staticDir: string;
 
 beforeAll(async () => {
   ({ dir: staticDir, secretPath } = await makeStaticDir());
-  await symlink(secretPath, path.join(staticDir, 'link.txt'));
+  await link(secretPath, path.join(staticDir, 'link.txt'));
   events = new FakeEvents();
   server = await startServer({ handlers: fakeHandlers(), events, staticDir, token: TOKEN, maxMessageBytes: MAX_MESSAGE });
   port = server.port;
@@ -90,7 +91,8 @@ describe('HTTP access control', () => {
     expect(index.body).toContain('Digit Studio');
     expect(index.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(index.headers['content-security-policy']).toContain("frame-ancestors 'none'");
-    expect(index.headers['content-security-policy']).toContain(`connect-src 'self' ws://127.0.0.1:${port}`);
+    expect(index.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
+    expect(index.headers['content-security-policy']).toContain("connect-src 'self'");
     expect(index.headers['x-content-type-options']).toBe('nosniff');
     expect(index.headers['referrer-policy']).toBe('no-referrer');
     const js = await rawRequest(port, { path: '/assets/app.js', headers: { cookie } });
@@ -251,5 +253,106 @@ describe('lifecycle', () => {
     await other.close();
     expect(await code).toBe(1001);
     expect(own.count('training')).toBe(0);
+  });
+});
+
+describe('a hostile or careless client', () => {
+  let quiet: RunningServer;
+  let lines: string[];
+  const quietCookie = () => `digits_token_${quiet.port}=${TOKEN}`;
+
+  beforeAll(async () => {
+    lines = [];
+    const handlers = fakeHandlers({
+      // 1,000 test images are about 1 MB of JSON: a reply worth not reading.
+      getTestImages: async ({ indices }) =>
+        indices.map((index) => ({ index, label: 1, pixels: new Uint8Array(784).fill(7), probabilities: [] })),
+      // A raw filesystem error, as a model folder that vanished would give.
+      importModel: async () => {
+        await readFile('/nonexistent-digits-dir/secret-project/model.json');
+        return null;
+      },
+      evaluateModel: async () => {
+        throw Object.assign(new Error('cannot evaluate /home/someone/secret-project/model/model.json: bad weights'), { code: 'conflict' });
+      },
+    });
+    quiet = await startServer({ handlers, events: new FakeEvents(), staticDir, token: TOKEN, maxBufferedBytes: 256 * 1024, log: (line) => lines.push(line) });
+  });
+
+  afterAll(async () => {
+    await quiet?.close();
+  });
+
+  function open(): Promise<WebSocket> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${quiet.port}/ws`, { headers: { Origin: `http://127.0.0.1:${quiet.port}`, Cookie: quietCookie() } });
+      ws.once('open', () => resolve(ws));
+      ws.once('error', reject);
+    });
+  }
+
+  async function until(check: () => boolean, what: string): Promise<void> {
+    for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    if (!check()) throw new Error(`timed out waiting for ${what}`);
+  }
+
+  it('copies nothing from the Host header into a refusal (the CSP is the fixed one)', async () => {
+    const res = await rawRequest(quiet.port, { headers: { host: `evil.example:${quiet.port}` } });
+    expect(res.status).toBe(403);
+    expect(res.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
+    expect(JSON.stringify(res.headers) + res.body).not.toMatch(/evil/);
+  });
+
+  it('logs one line per refusal and per failed request, never a stack trace', async () => {
+    lines.length = 0;
+    await rawRequest(quiet.port, { headers: { host: `evil.example:${quiet.port}` } });
+    await rawRequest(quiet.port, { path: `/?token=${'b'.repeat(64)}` });
+    await rawRequest(quiet.port, { method: 'POST', headers: { cookie: quietCookie() } });
+    const ws = await open();
+    await call(ws, 'startTraining', { nope: 1 }, 1);
+    await call(ws, 'importModel', {}, 2);
+    ws.close();
+    expect(lines).toHaveLength(5);
+    for (const line of lines) {
+      expect(line).not.toMatch(/\n/);
+      expect(line).not.toMatch(/^\s+at |\bat .*:\d+:\d+/);
+      expect(line).not.toMatch(/evil/);
+    }
+    expect(lines[0]).toMatch(/refused GET \/: 403 host/);
+    expect(lines[1]).toMatch(/refused GET \/: 403 wrong-token/);
+    expect(lines[2]).toMatch(/refused POST \/: 405/);
+    expect(lines[3]).toMatch(/request 1 invalid-payload: startTraining: preset is required/);
+    // The log keeps the detail the reply leaves out.
+    expect(lines[4]).toMatch(/request 2 ENOENT: .*nonexistent-digits-dir/);
+  });
+
+  it('never sends the server\'s paths: a filesystem error becomes its code, a path in a message its last part', async () => {
+    const ws = await open();
+    const io = await call(ws, 'importModel', {}, 1);
+    expect(io).toEqual({
+      id: 1,
+      error: { message: "The server could not use a file it needed (ENOENT); the server's log has the details.", code: 'internal' },
+    });
+    const worded = await call(ws, 'evaluateModel', undefined, 2);
+    expect(worded).toEqual({ id: 2, error: { message: 'cannot evaluate model.json: bad weights', code: 'conflict' } });
+    ws.close();
+    expect(hideServerPaths("no such folder '/tmp/a/b/' (see /var/log/x.log)")).toBe("no such folder '(folder)' (see x.log)");
+    expect(hideServerPaths('give epochs or steps, not both; 3/4 done')).toBe('give epochs or steps, not both; 3/4 done');
+  });
+
+  it('drops a client that stops reading once its unread replies pass the bound, and keeps serving others', async () => {
+    lines.length = 0;
+    const ws = await open();
+    const gone = closed(ws);
+    // Stop reading: replies pile up in the kernel's buffers, then in the server's.
+    (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+    const indices = Array.from({ length: 1000 }, (_, i) => i);
+    for (let id = 1; id <= 60; id++) ws.send(encodeMessage({ id, method: 'getTestImages', payload: { indices } }));
+    await until(() => lines.some((line) => /dropped a client that stopped reading/.test(line)), 'the drop');
+    (ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    expect(await gone).toBe(1006);
+    const other = await open();
+    expect(await call(other, 'listRuns', undefined, 1)).toEqual({ id: 1, result: [] });
+    other.close();
   });
 });

@@ -8,31 +8,35 @@
  * - every HTTP and WebSocket request needs the access token: in the printed URL once (it is then
  *   swapped for an HttpOnly SameSite=Strict cookie and stripped from the address by a redirect),
  *   or the cookie; compared in constant time;
- * - the Host header must name this server (DNS rebinding), an Origin header must be our own;
- * - only GET/HEAD, no request bodies, bounded WebSocket messages, bounded work per connection;
- * - static files only from the built renderer folder, never outside it; strict security headers.
+ * - the Host header must name this server (DNS rebinding), an Origin header must be our own
+ *   (access.ts decides, purely from the headers and URL);
+ * - only GET/HEAD, no request bodies, bounded WebSocket messages, bounded work per connection,
+ *   bounded replies queued for a client that stops reading;
+ * - static files only from the built renderer folder, never outside it (staticFiles.ts); strict
+ *   security headers, the same CSP as the desktop window, nothing from the request copied into them;
+ * - one log line per refusal or failure, no stack traces; replies never carry the server's paths.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { networkInterfaces, hostname as machineName } from 'node:os';
 import path from 'node:path';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
-import { EVENT_NAMES, REQUEST_NAMES, type StudioEvents, type StudioHandlers } from '../app/contract.ts';
+import { EVENT_NAMES, REQUEST_NAMES, type StudioErrorInfo, type StudioEvents, type StudioHandlers } from '../app/contract.ts';
 import { toErrorInfo } from '../app/errors.ts';
 import { TRANSPORT_LIMITS } from '../ml/limits.ts';
+import { allowedHostHeaders, checkAccess, hostForUrl, isWildcard, type AccessPolicy, type Refusal } from './access.ts';
+import { CONTENT_SECURITY_POLICY } from './contentSecurityPolicy.ts';
+import { findStaticFile } from './staticFiles.ts';
 import { MAX_MESSAGE_BYTES, WIRE_ERRORS, WireFormatError, encodeMessage, parseRequest, type RequestId, type WireReply } from './wire.ts';
 
 /** Image uploads travel base64-encoded inside one message: 64 MB is about 48 MB of files. */
 export const DEFAULT_MAX_MESSAGE_BYTES = MAX_MESSAGE_BYTES;
 export const MAX_IN_FLIGHT = TRANSPORT_LIMITS.maxInFlight;
 export const MAX_CONNECTIONS = TRANSPORT_LIMITS.maxConnections;
-const MAX_BUFFERED_BYTES = TRANSPORT_LIMITS.maxBufferedBytes;
 const HEARTBEAT_MS = 30_000;
 export const WS_PATH = '/ws';
-const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 
 export interface StudioEventSource {
   on<E extends keyof StudioEvents>(event: E, listener: (payload: StudioEvents[E]) => void): (() => void) | void;
@@ -50,7 +54,9 @@ export interface ServerOptions {
   /** The access token; a random 32-byte hex one when absent. */
   token?: string;
   maxMessageBytes?: number;
-  /** Where to report handler failures and dropped clients (default: nowhere). */
+  /** Replies and events queued unread for one client before it is dropped (default TRANSPORT_LIMITS). */
+  maxBufferedBytes?: number;
+  /** Where to report refusals, failures and dropped clients, one line each (default: nowhere). */
   log?: (line: string) => void;
 }
 
@@ -68,85 +74,35 @@ export class ServerError extends Error {
   override name = 'ServerError';
 }
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.ico': 'image/x-icon',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.ttf': 'font/ttf',
-  '.wasm': 'application/wasm',
-  '.txt': 'text/plain; charset=utf-8',
-};
-
-/** The renderer's own CSP (renderer/index.html), narrowed to our WebSocket, plus what only a header can say. */
-function contentSecurityPolicy(host: string): string {
-  return [
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob:",
-    `connect-src 'self' ws://${host}`,
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ');
+/** Control characters and overlong text out of what goes into a log line. */
+function printable(text: string, max = 120): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return clean.length > max ? `${clean.slice(0, max)}...` : clean;
 }
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+/** A Node system error (ENOENT, EACCES, ...): its message names the server's files. */
+function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  if (!(error instanceof Error)) return false;
+  const { syscall, errno } = error as NodeJS.ErrnoException;
+  return typeof syscall === 'string' || typeof errno === 'number';
 }
 
-function isWildcard(host: string): boolean {
-  return host === '0.0.0.0' || host === '::' || host === '';
+/** Absolute paths in a message become their last part: "/home/me/x/model.json" -> "model.json". */
+export function hideServerPaths(message: string): string {
+  return message.replace(/(^|[\s'"(=[])\/(?:[^\s'"()[\]/]+\/)*([^\s'"()[\]/]*)/g, (_match, before: string, last: string) => `${before}${last || '(folder)'}`);
 }
 
-function hostForUrl(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
-}
-
-/** The Host header values (host:port, lower case) that name this server. */
-function allowedHostHeaders(host: string, port: number): Set<string> {
-  const names = new Set<string>();
-  if (isLoopback(host) || isWildcard(host)) for (const name of LOOPBACK_NAMES) names.add(name);
-  if (isWildcard(host)) {
-    names.add(machineName().toLowerCase());
-    for (const list of Object.values(networkInterfaces())) {
-      for (const address of list ?? []) names.add(hostForUrl(address.address.toLowerCase()));
-    }
-  } else {
-    names.add(hostForUrl(host.toLowerCase()));
+/**
+ * What a client sees of a failure: messages written for users as they are (minus any server path);
+ * a system error is replaced by its code, as its text names the server's files and folders.
+ */
+export function publicErrorInfo(error: unknown): StudioErrorInfo {
+  if (isSystemError(error)) {
+    const code = typeof error.code === 'string' ? error.code : 'an I/O error';
+    return { message: `The server could not use a file it needed (${code}); the server's log has the details.`, code: 'internal' };
   }
-  return new Set([...names].map((name) => `${name}:${port}`));
-}
-
-function tokensEqual(given: string, expected: Buffer): boolean {
-  const candidate = Buffer.from(given, 'utf8');
-  if (candidate.length !== expected.length) {
-    timingSafeEqual(expected, expected); // same work either way
-    return false;
-  }
-  return timingSafeEqual(candidate, expected);
-}
-
-function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
+  const info = toErrorInfo(error);
+  return { ...info, message: hideServerPaths(info.message) };
 }
 
 /** Starts serving; resolves once listening. Throws ServerError when staticDir has no built renderer. */
@@ -154,8 +110,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const host = options.host ?? '127.0.0.1';
   const token = options.token ?? randomBytes(32).toString('hex');
   if (token.length < 16) throw new ServerError('the access token must be at least 16 characters long');
-  const expectedToken = Buffer.from(token, 'utf8');
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const maxBufferedBytes = options.maxBufferedBytes ?? TRANSPORT_LIMITS.maxBufferedBytes;
   const log = options.log ?? (() => undefined);
 
   let root: string;
@@ -167,36 +123,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   let port = 0;
-  let allowedHosts = new Set<string>();
-  const cookieName = () => `digits_token_${port}`; // cookies ignore ports: one name per server
+  const policy: AccessPolicy = { allowedHosts: new Set<string>(), token, cookieName: '' };
 
-  /** Host, Origin and token checks shared by HTTP and WebSocket; returns a refusal or null. */
-  function refusal(req: http.IncomingMessage, url: URL): { status: number; message: string } | null {
-    const hostHeader = (req.headers.host ?? '').toLowerCase();
-    if (!allowedHosts.has(hostHeader)) return { status: 403, message: 'Forbidden: this server does not answer to that Host name.' };
-    const origin = req.headers.origin;
-    if (origin !== undefined && origin.toLowerCase() !== `http://${hostHeader}`) {
-      return { status: 403, message: 'Forbidden: requests from other sites are refused.' };
-    }
-    // Browsers say where a request comes from; only our own pages and typed-in addresses pass.
-    const site = req.headers['sec-fetch-site'];
-    if (site !== undefined && site !== 'same-origin' && site !== 'none') {
-      return { status: 403, message: 'Forbidden: requests from other sites are refused.' };
-    }
-    const queryToken = url.searchParams.get('token');
-    if (queryToken !== null) {
-      return tokensEqual(queryToken, expectedToken) ? null : { status: 403, message: 'Forbidden: wrong access token.' };
-    }
-    const cookie = readCookie(req.headers.cookie, cookieName());
-    if (cookie !== undefined && tokensEqual(cookie, expectedToken)) return null;
-    return {
-      status: 401,
-      message: 'Unauthorized: open the URL that `digits serve` printed (it carries the access token).',
-    };
+  /** One line per refused request: what was asked and why, nothing else from the request. */
+  function logRefusal(req: http.IncomingMessage, url: URL | null, status: number, reason: string) {
+    log(`digits serve: refused ${printable(req.method ?? '?', 10)} ${printable(url?.pathname ?? '(bad URL)')}: ${status} ${reason}`);
   }
 
-  function securityHeaders(res: http.ServerResponse, hostHeader: string) {
-    res.setHeader('Content-Security-Policy', contentSecurityPolicy(hostHeader));
+  function securityHeaders(res: http.ServerResponse) {
+    res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.setHeader('X-Frame-Options', 'DENY');
@@ -210,63 +145,48 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   async function serveFile(req: http.IncomingMessage, res: http.ServerResponse, pathname: string) {
-    let relative: string;
-    try {
-      relative = decodeURIComponent(pathname);
-    } catch {
-      return sendText(res, 400, 'Bad Request: malformed path.');
-    }
-    if (relative === '/') relative = '/index.html';
-    if (relative.includes('\0') || relative.includes('\\')) return sendText(res, 400, 'Bad Request: malformed path.');
-    const file = path.resolve(root, '.' + path.posix.normalize(relative));
-    if (!file.startsWith(root + path.sep)) return sendText(res, 404, 'Not Found.');
-    let real: string;
-    let size: number;
-    try {
-      real = await realpath(file);
-      const info = await stat(real);
-      if (!info.isFile()) return sendText(res, 404, 'Not Found.');
-      size = info.size;
-    } catch {
-      return sendText(res, 404, 'Not Found.');
-    }
-    if (!real.startsWith(root + path.sep)) return sendText(res, 404, 'Not Found.'); // a symlink out of the folder
-    const type = CONTENT_TYPES[path.extname(real).toLowerCase()] ?? 'application/octet-stream';
+    const found = await findStaticFile(root, pathname);
+    if (!found) return sendText(res, 404, 'Not Found.');
     res.writeHead(200, {
-      'Content-Type': type,
-      'Content-Length': size,
-      'Cache-Control': type.startsWith('text/html') ? 'no-store' : 'no-cache',
+      'Content-Type': found.type,
+      'Content-Length': found.size,
+      'Cache-Control': found.type.startsWith('text/html') ? 'no-store' : 'no-cache',
     });
     if (req.method === 'HEAD') return res.end();
-    const stream = createReadStream(real);
+    const stream = createReadStream(found.file);
     stream.on('error', () => res.destroy());
     stream.pipe(res);
   }
 
   async function onRequest(req: http.IncomingMessage, res: http.ServerResponse) {
-    const hostHeader = (req.headers.host ?? '').toLowerCase();
-    securityHeaders(res, hostHeader);
+    securityHeaders(res);
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
     } catch {
+      logRefusal(req, null, 400, 'malformed URL');
       return sendText(res, 400, 'Bad Request.');
     }
-    const refused = refusal(req, url);
-    if (refused) return sendText(res, refused.status, refused.message);
+    const refused: Refusal | null = checkAccess(req.headers, url, policy);
+    if (refused) {
+      logRefusal(req, url, refused.status, refused.reason);
+      return sendText(res, refused.status, refused.message);
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
+      logRefusal(req, url, 405, 'method');
       res.setHeader('Allow', 'GET, HEAD');
       return sendText(res, 405, 'Method Not Allowed.');
     }
     const length = Number(req.headers['content-length'] ?? 0);
     if (req.headers['transfer-encoding'] !== undefined || length > 0) {
+      logRefusal(req, url, 413, 'request body');
       res.setHeader('Connection', 'close');
       return sendText(res, 413, 'Payload Too Large: requests carry no body here.');
     }
     if (url.searchParams.has('token')) {
       // Swap the token for a cookie and take it out of the address bar and history.
       url.searchParams.delete('token');
-      res.setHeader('Set-Cookie', `${cookieName()}=${token}; Path=/; HttpOnly; SameSite=Strict`);
+      res.setHeader('Set-Cookie', `${policy.cookieName}=${token}; Path=/; HttpOnly; SameSite=Strict`);
       res.writeHead(303, { Location: url.pathname + url.search, 'Cache-Control': 'no-store' });
       return res.end();
     }
@@ -292,17 +212,36 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
     } catch {
+      logRefusal(req, null, 400, 'malformed URL');
       return refuseUpgrade(socket, 400, 'Bad Request.');
     }
-    const refused = refusal(req, url);
-    if (refused) return refuseUpgrade(socket, refused.status, refused.message);
+    const refused = checkAccess(req.headers, url, policy);
+    if (refused) {
+      logRefusal(req, url, refused.status, `${refused.reason} (WebSocket)`);
+      return refuseUpgrade(socket, refused.status, refused.message);
+    }
     if (url.pathname !== WS_PATH) return refuseUpgrade(socket, 404, 'Not Found.');
-    if (wss.clients.size >= MAX_CONNECTIONS) return refuseUpgrade(socket, 503, 'Too many connections.');
+    if (wss.clients.size >= MAX_CONNECTIONS) {
+      logRefusal(req, url, 503, 'too many connections');
+      return refuseUpgrade(socket, 503, 'Too many connections.');
+    }
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws));
   }
 
+  /**
+   * Whether `ws` may be sent more. A client that has let maxBufferedBytes pile up unread is
+   * dropped (it reconnects and asks for a snapshot) rather than the server growing without bound.
+   */
+  function canSend(ws: WebSocket): boolean {
+    if (ws.readyState !== WebSocket.OPEN) return false;
+    if (ws.bufferedAmount <= maxBufferedBytes) return true;
+    log(`digits serve: dropped a client that stopped reading (${Math.round(ws.bufferedAmount / 1024 / 1024)} MB unread)`);
+    ws.terminate();
+    return false;
+  }
+
   function reply(ws: WebSocket, message: WireReply) {
-    if (ws.readyState !== WebSocket.OPEN) return;
+    if (!canSend(ws)) return;
     let text: string;
     try {
       text = encodeMessage(message);
@@ -338,6 +277,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (!(REQUEST_NAMES as readonly string[]).includes(request.method)) {
         return reply(ws, { id, error: { message: `unknown method '${request.method.slice(0, 80)}'`, code: WIRE_ERRORS.unknownMethod } });
       }
+      if (!canSend(ws)) return; // its replies would only pile up
       if (!slots.enter()) {
         return reply(ws, { id, error: { message: `too many requests at once (at most ${MAX_IN_FLIGHT})`, code: WIRE_ERRORS.busy } });
       }
@@ -350,8 +290,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
     } catch (error) {
       if (error instanceof WireFormatError) id = error.requestId;
-      else log(`digits serve: request ${String(id)} failed: ${(error as Error)?.stack ?? String(error)}`);
-      reply(ws, { id, error: toErrorInfo(error) });
+      const info = toErrorInfo(error);
+      // One line, no stack: the full message (with any server path) stays here, not in the reply.
+      log(`digits serve: request ${printable(String(id), 40)} ${info.code ?? 'failed'}: ${printable(info.message.replace(/\s+/g, ' '), 300)}`);
+      reply(ws, { id, error: publicErrorInfo(error) });
     }
   }
 
@@ -363,15 +305,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       log(`digits serve: could not encode the '${event}' event: ${(error as Error).message}`);
       return;
     }
-    for (const ws of wss.clients) {
-      if (ws.readyState !== WebSocket.OPEN) continue;
-      if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
-        log('digits serve: dropping a client that stopped reading');
-        ws.terminate();
-        continue;
-      }
-      ws.send(text);
-    }
+    for (const ws of wss.clients) if (canSend(ws)) ws.send(text);
   }
 
   const unsubscribers: (() => void)[] = [];
@@ -426,7 +360,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const address = server.address();
   port = typeof address === 'object' && address ? address.port : 0;
-  allowedHosts = allowedHostHeaders(host, port);
+  policy.allowedHosts = allowedHostHeaders(host, port);
+  policy.cookieName = `digits_token_${port}`; // cookies ignore ports: one name per server
   const urlHost = isWildcard(host) ? '127.0.0.1' : hostForUrl(host);
   const origin = `http://${urlHost}:${port}`;
 
