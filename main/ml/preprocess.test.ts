@@ -167,12 +167,11 @@ describe('errors name the file and the problem', () => {
     await expectImageError(preprocessImage(missing), 'not-found', new RegExp(`^nope\\.png: no such file \\(${missing.replace(/[.\\/]/g, '\\$&')}\\)$`));
   });
 
-  it('refuses a decompression bomb from its header, in well under a second', async () => {
+  it('refuses a decompression bomb from its header, before decoding a pixel', async () => {
     const bomb = declaredHugePng(100_000, 100_000);
     expect(bomb.length).toBeLessThan(2000);
-    const started = performance.now();
+    // This message comes from the header check; libvips's own refusal would say "exceeds pixel limit".
     await expectImageError(preprocessImage(bomb, { fileName: 'big.png' }), 'too-large', /^big\.png: 100000x100000 pixels is larger than the 50-megapixel limit$/);
-    expect(performance.now() - started).toBeLessThan(500);
   });
 
   it('refuses a blank picture, clean or noisy, as having no ink', async () => {
