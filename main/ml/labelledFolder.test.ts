@@ -40,7 +40,7 @@ describe('readLabelledFolder', () => {
     expect(read.pictures.files).toContain('7/nested/deep.png');
     expect(read.failed).toHaveLength(1);
     expect(read.failed[0].file).toBe('3/broken.png');
-    expect(read.failed[0].error).toMatch(/broken\.png: not an image/);
+    expect(read.failed[0].error).toMatch(/broken\.png: not a picture this app can read/);
     expect(read.ignored.map((i) => i.file).sort()).toEqual(['7/notes.txt', 'README.md', 'unsorted']);
     expect(read.ignored.find((i) => i.file === 'unsorted')?.reason).toMatch(/not a digit folder/);
     expect(describeFolder(read)).toBe('8 pictures (0: 4, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0, 7: 4, 8: 0, 9: 0); 1 could not be read, 3 other files ignored');
