@@ -5,7 +5,9 @@
  *
  * Measures training samples/s of `seed` and `cnn`, the time for the default preset to reach 98%
  * test accuracy from scratch, full test-set evaluation time, single-image prediction latency
- * (warm, decoding and preprocessing included) and the process's peak resident memory. With
+ * (warm, decoding and preprocessing included), the "teach it your own digits" fine-tune targets
+ * (bench/fineTune.ts: accuracy on other pictures of a style MNIST lacks, MNIST kept, time) and the
+ * process's peak resident memory. With
  * --peer it also trains the same architectures with PyTorch (bench/peer, set-up in the README),
  * alternating with our own measurement round by round, and prints each round's ratio and their
  * median: these machines are shared and noisy, so only ratios taken side by side mean much.
@@ -25,6 +27,7 @@ import { DEFAULT_PRESET, PRESETS, type PresetName } from '../main/ml/models.ts';
 import { predictImages } from '../main/ml/predict.ts';
 import { renderMnistDigitPhoto } from '../main/ml/testImages.ts';
 import { trainModel } from '../main/ml/trainer.ts';
+import { FINE_TUNE_TARGETS, measureFineTune, trainDefaultModel } from './fineTune.ts';
 
 const TARGET_ACCURACY = 0.98;
 const MAX_EPOCHS_TO_TARGET = 30;
@@ -157,7 +160,7 @@ async function main(): Promise<void> {
   const options: Options = {
     json: values.json === true,
     peer: values.peer === true,
-    only: new Set((values.only ?? 'seed,cnn,target,eval,latency').split(',')),
+    only: new Set((values.only ?? 'seed,cnn,target,eval,latency,finetune').split(',')),
     repeat: Number(values.repeat ?? 3),
     steps: Number(values.steps ?? 100),
     peerThreads: Number(values['peer-threads'] ?? os.availableParallelism()),
@@ -245,6 +248,13 @@ async function main(): Promise<void> {
       log(`single-image prediction (640x480 PNG): median ${median(times).toFixed(1)} ms, p95 ${percentile(times, 95).toFixed(1)} ms`);
     }
     model?.dispose();
+    if (options.only.has('finetune')) {
+      const base = await trainDefaultModel(data, path.join(tmp, 'finetune-base'));
+      const f = await measureFineTune(data, base, tmp, options.repeat, log);
+      base.model.dispose();
+      report.fineTune = f;
+      report.fineTuneSecondsMedian = Number(median(f.seconds).toFixed(1));
+    }
     report.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
   } finally {
     await rm(tmp, { recursive: true, force: true });
@@ -266,6 +276,7 @@ async function main(): Promise<void> {
     [`time to 98% test accuracy (${DEFAULT_PRESET})`, report.secondsTo98 != null ? `${report.secondsTo98} s (${report.epochsTo98} epochs)` : '-'],
     ['evaluation, 10,000 test images', report.evaluationSeconds != null ? `${report.evaluationSeconds} s` : '-'],
     ['prediction latency median / p95', report.predictionMsMedian != null ? `${report.predictionMsMedian} / ${report.predictionMsP95} ms` : '-'],
+    ...fineTuneRows(report.fineTune as Awaited<ReturnType<typeof measureFineTune>> | undefined),
     ['peak resident memory', `${report.peakRssMB} MB`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
@@ -276,3 +287,23 @@ await main().catch((error: unknown) => {
   console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
 });
+
+function fineTuneRows(f: Awaited<ReturnType<typeof measureFineTune>> | undefined): [string, string][] {
+  if (!f) return [];
+  const pct = (x: number, digits = 1) => `${(x * 100).toFixed(digits)}%`;
+  const verdict = (ok: boolean) => (ok ? 'target met' : 'TARGET MISSED');
+  return [
+    [
+      `fine-tune on ${f.pictures} pictures: held-out (${f.heldOut})`,
+      `${pct(f.before.heldOutAccuracy)} -> ${pct(f.after.heldOutAccuracy)} (${verdict(f.pass.heldOut)}: ${pct(FINE_TUNE_TARGETS.heldOutAccuracy, 0)}+)`,
+    ],
+    [
+      'fine-tune: MNIST test accuracy',
+      `${pct(f.before.mnistAccuracy, 2)} -> ${pct(f.after.mnistAccuracy, 2)} (${verdict(f.pass.mnist)}: within ${FINE_TUNE_TARGETS.mnistDrop * 100} points)`,
+    ],
+    [
+      'fine-tune wall time (median; folder read included)',
+      `${median(f.seconds).toFixed(1)} s over ${f.steps} steps (${verdict(f.pass.time)}: under ${FINE_TUNE_TARGETS.seconds} s)`,
+    ],
+  ];
+}

@@ -40,6 +40,12 @@ const api = {
   predictImages: (payload) => invoke('predictImages', payload),
   exportModel: (payload) => invoke('exportModel', payload),
   importModel: (payload) => invoke('importModel', payload),
+  listMyDigits: () => invoke('listMyDigits'),
+  addMyDigits: (payload) => invoke('addMyDigits', payload),
+  importMyDigits: (payload) => invoke('importMyDigits', payload),
+  removeMyDigit: (payload) => invoke('removeMyDigit', payload),
+  relabelMyDigit: (payload) => invoke('relabelMyDigit', payload),
+  evaluateMyDigits: () => invoke('evaluateMyDigits'),
   on<E extends keyof StudioEvents>(event: E, listener: (payload: StudioEvents[E]) => void): () => void {
     if (!(EVENT_NAMES as readonly string[]).includes(event)) throw new Error(`Unknown event '${String(event)}'`);
     const channel = eventChannel(event);

@@ -52,7 +52,13 @@ export interface TrainingRequest {
   learningRate?: number;
   /** Train on the first N images only (quick experiments). */
   limit?: number;
+  /** Start from fresh weights (default) or fine-tune the current model (its preset wins). */
+  startFrom?: 'scratch' | 'current';
+  /** MNIST alone (default), MNIST with the "My digits" collection mixed in, or the collection alone. */
+  data?: TrainingData;
 }
+
+export type TrainingData = 'mnist' | 'mnist+mine' | 'mine';
 
 export type TrainingState = 'idle' | 'running' | 'paused' | 'stopping' | 'finished' | 'stopped' | 'failed';
 
@@ -88,7 +94,16 @@ export interface TrainingSnapshot {
 export type TrainingUpdate =
   | TrainingEvent
   | { type: 'state'; state: TrainingState; runId: string | null; message?: string }
-  | { type: 'done'; runId: string; testAccuracy: number; model: ModelInfo };
+  | {
+      type: 'done';
+      runId: string;
+      testAccuracy: number;
+      model: ModelInfo;
+      /** Accuracy on the held-out part of "My digits", when the run trained on them. */
+      imagesAccuracy?: number;
+      /** The starting model's figures, when the run fine-tuned it on "My digits". */
+      before?: { testAccuracy: number; imagesAccuracy?: number };
+    };
 
 export interface ModelInfo {
   /** Where it came from: a training run, or an imported folder. */
@@ -173,6 +188,62 @@ export interface RowDigit {
   input: Uint8Array;
 }
 
+/** One picture of the "My digits" collection. */
+export interface MyDigitItem {
+  /** Its path inside the collection folder, e.g. `7/drawn-3f2a9c01bb.png`. */
+  file: string;
+  label: number;
+  /** The original file's bytes for a thumbnail (null when the file is large). */
+  picture: Uint8Array | null;
+  /** 784 grey bytes, ink = 255: what the model sees. */
+  input: Uint8Array;
+}
+
+export interface MyDigitsSummary {
+  /** The collection folder (labelled-folder layout: <dir>/<digit>/<picture>). */
+  dir: string;
+  perDigit: number[];
+  items: MyDigitItem[];
+  /** Files in the digit folders that cannot be read, with the reason. */
+  failed: { file: string; error: string }[];
+  /** Other files in the folder, not used. */
+  ignored: number;
+}
+
+export interface MyDigitUpload {
+  label: number;
+  name: string;
+  bytes: Uint8Array;
+}
+
+export interface MyDigitsChange {
+  summary: MyDigitsSummary;
+  /** Files now in the collection. */
+  added: string[];
+  /** Pictures refused, each with why. */
+  failed: { name: string; error: string }[];
+  /** Dropped files that are not labelled pictures (outside a 0..9 folder, not a picture). */
+  ignored: string[];
+}
+
+export interface MyDigitsMistake {
+  file: string;
+  label: number;
+  predicted: number;
+  confidence: number;
+}
+
+export interface MyDigitsEvaluation {
+  model: ModelInfo;
+  accuracy: number;
+  loss: number;
+  count: number;
+  confusion: number[][];
+  perClass: ClassMetricsInfo[];
+  /** Every mistake, most confident first. */
+  mistakes: MyDigitsMistake[];
+}
+
 export type ExportResult =
   | { status: 'exported'; dir: string }
   | { status: 'cancelled' }
@@ -197,6 +268,16 @@ export interface Requests {
   exportModel: [{ dir?: string; overwrite?: boolean }, ExportResult];
   /** Without `dir`, Electron shows a folder chooser (null when cancelled). */
   importModel: [{ dir?: string }, ModelInfo | null];
+  /** The "My digits" collection: counts, thumbnails (original and model input). */
+  listMyDigits: [void, MyDigitsSummary];
+  /** Files pictures (teach-mode drawings, Predict cards) under their digits. */
+  addMyDigits: [{ pictures: MyDigitUpload[] }, MyDigitsChange];
+  /** Adds a dropped labelled folder's files (path as dropped, label from its 0..9 folder) or zips of one. */
+  importMyDigits: [{ files: { path: string; bytes: Uint8Array }[] }, MyDigitsChange];
+  removeMyDigit: [{ file: string }, MyDigitsSummary];
+  relabelMyDigit: [{ file: string; label: number }, MyDigitsSummary];
+  /** The current model on the collection: accuracy, confusion matrix, mistakes by file. */
+  evaluateMyDigits: [void, MyDigitsEvaluation];
 }
 
 /** Event name -> payload, pushed from main to the renderer. */
@@ -238,6 +319,12 @@ export const REQUEST_NAMES = [
   'predictImages',
   'exportModel',
   'importModel',
+  'listMyDigits',
+  'addMyDigits',
+  'importMyDigits',
+  'removeMyDigit',
+  'relabelMyDigit',
+  'evaluateMyDigits',
 ] as const satisfies readonly RequestName[];
 
 export const EVENT_NAMES = ['training', 'modelChanged'] as const satisfies readonly (keyof StudioEvents)[];

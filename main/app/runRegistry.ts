@@ -19,6 +19,8 @@ export interface RunRecord {
   runId: string;
   request: TrainingRequest;
   createdAt: string;
+  /** The model folder a fine-tune started from (request.startFrom 'current'), as it was at the start. */
+  fromModelDir?: string;
 }
 
 export interface RunHistory {

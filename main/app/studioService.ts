@@ -22,6 +22,7 @@ import type {
   AppInfo,
   EvaluationSummary,
   ExportResult,
+  MyDigitsChange,
   PredictionItem,
   StudioEvents,
   StudioHandlers,
@@ -34,6 +35,7 @@ import { forkNodeTrainer } from './nodeTrainingProcess.ts';
 import { createTrainingHost } from './trainingHost.ts';
 import type { ForkTrainer } from './trainingProtocol.ts';
 import { withValidation } from './validation.ts';
+import { DigitCollection, type AddedPicture } from './myDigits.ts';
 
 const TOP_MISTAKES = 100;
 
@@ -120,8 +122,15 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
     },
   });
 
+  const pictureCache = path.join(options.workspaceDir, 'cache', 'pictures');
+  const collection = new DigitCollection(options.workspaceDir, pictureCache);
+
   const training = createTrainingHost({
     workspaceDir: options.workspaceDir,
+    sources: {
+      pictures: { dir: collection.dir, cacheDir: pictureCache },
+      currentModelDir: async () => (await current.info())?.dir ?? null,
+    },
     fork: options.forkTrainer ?? forkNodeTrainer(),
     dataDir: options.dataDir,
     backend: options.backend,
@@ -348,7 +357,57 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
       await current.restore();
       return current.replace(dir, 'imported');
     },
+
+    async listMyDigits() {
+      return collection.summary();
+    },
+
+    async addMyDigits(payload) {
+      return describeChange(await collection.add(payload.pictures), []);
+    },
+
+    async importMyDigits(payload) {
+      const { added, ignored } = await collection.import(payload.files);
+      return describeChange(added, ignored);
+    },
+
+    async removeMyDigit(payload) {
+      await collection.remove(payload.file);
+      return collection.summary();
+    },
+
+    async relabelMyDigit(payload) {
+      await collection.relabel(payload.file, payload.label);
+      return collection.summary();
+    },
+
+    async evaluateMyDigits() {
+      if (!(await current.info())) throw new StudioError('no-model', 'There is no model to evaluate yet: train one or import a model folder first.');
+      const folder = await collection.read();
+      if (!folder) throw new StudioError('not-found', `"My digits" is empty: add pictures first (teach mode, Predict cards, or drop a labelled folder).`);
+      return current.use(async (entry) => {
+        const metrics = metricsFromProbabilities(predictSet(entry.model, folder.pictures), folder.pictures.labels);
+        return {
+          model: entry.info,
+          accuracy: metrics.accuracy,
+          loss: metrics.loss,
+          count: metrics.count,
+          confusion: metrics.confusion,
+          perClass: metrics.perClass,
+          mistakes: metrics.mistakes.map((m) => ({ file: folder.pictures.files[m.index], label: m.label, predicted: m.predicted, confidence: m.confidence })),
+        };
+      });
+    },
   });
+
+  async function describeChange(added: AddedPicture[], ignored: string[]): Promise<MyDigitsChange> {
+    return {
+      summary: await collection.summary(),
+      added: added.flatMap((a) => (a.file ? [a.file] : [])),
+      failed: added.flatMap((a) => (a.error ? [{ name: a.name, error: a.error }] : [])),
+      ignored,
+    };
+  }
 
   return {
     handlers,

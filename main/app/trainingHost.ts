@@ -47,12 +47,22 @@ export interface FinishedRun {
   testAccuracy: number;
 }
 
+/** Where a run on "My digits" finds them, and which model a fine-tune starts from. */
+export interface PictureSources {
+  /** The collection folder and the cache of its model inputs. */
+  pictures: { dir: string; cacheDir: string };
+  /** The current model's folder, or null when there is none. */
+  currentModelDir: () => Promise<string | null>;
+}
+
 export interface TrainingHostOptions {
   workspaceDir: string;
   /** Starts the child: forkNodeTrainer (nodeTrainingProcess.ts) or Electron's forkUtilityTrainer. */
   fork: ForkTrainer;
   dataDir?: string;
   backend?: BackendName;
+  /** Needed for requests that fine-tune (startFrom 'current') or use "My digits" (data other than 'mnist'). */
+  sources?: PictureSources;
   /** Makes a finished run's model the current one; its ModelInfo goes out in the 'done' update. */
   onFinished: (run: FinishedRun) => Promise<ModelInfo>;
   progressIntervalMs?: number;
@@ -78,6 +88,7 @@ export interface TrainingHost {
 interface ActiveRun {
   runId: string;
   runDir: string;
+  fromModelDir: string | undefined;
   child: TrainingChild;
   ready: boolean;
   /** The child acknowledged the pause and is parked before its next step. */
@@ -135,7 +146,15 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
     switch (message.type) {
       case 'ready':
         active.ready = true;
-        active.child.send({ type: 'start', runDir: active.runDir, request: record.request!, dataDir: options.dataDir, backend: options.backend });
+        active.child.send({
+          type: 'start',
+          runDir: active.runDir,
+          request: record.request!,
+          dataDir: options.dataDir,
+          backend: options.backend,
+          ...(active.fromModelDir ? { fromModelDir: active.fromModelDir } : {}),
+          ...(record.request?.data && record.request.data !== 'mnist' && options.sources ? { pictures: options.sources.pictures } : {}),
+        });
         if (record.state === 'paused') active.child.send({ type: 'pause' });
         if (record.state === 'stopping') active.child.send({ type: 'stop' });
         return;
@@ -172,7 +191,15 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
         active.finalWork = options
           .onFinished({ runId: active.runId, modelDir: message.modelDir, testAccuracy: message.testAccuracy })
           .then((model) => {
-            emit({ type: 'done', runId: active.runId, testAccuracy: message.testAccuracy, model });
+            const { imagesAccuracy, before } = message;
+            emit({
+              type: 'done',
+              runId: active.runId,
+              testAccuracy: message.testAccuracy,
+              model,
+              ...(imagesAccuracy !== undefined ? { imagesAccuracy } : {}),
+              ...(before ? { before } : {}),
+            });
             setState('finished');
           })
           .catch((err: unknown) => fail(`The run finished but its model could not be loaded: ${err instanceof Error ? err.message : String(err)}`));
@@ -195,7 +222,7 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
     void active.finalWork.then(active.markEnded);
   };
 
-  const launch = (id: string, runDir: string, runRequest: TrainingRequest, history: RunHistory | null) => {
+  const launch = (id: string, runDir: string, runRequest: TrainingRequest, history: RunHistory | null, fromModelDir?: string) => {
     // Fork first: if the child cannot be started, the previous snapshot stays as it was.
     const child = forkChild();
     record.load(id, runRequest, history);
@@ -205,6 +232,7 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
     const active: ActiveRun = {
       runId: id,
       runDir,
+      fromModelDir,
       child,
       ready: false,
       parked: false,
@@ -247,10 +275,18 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
       ensureIdle();
       const id = newRunId(runRequest.preset);
       const runDir = path.join(runsDir(options.workspaceDir), id);
+      let fromModelDir: string | undefined;
+      if (runRequest.startFrom === 'current' || (runRequest.data ?? 'mnist') !== 'mnist') {
+        if (!options.sources) throw new StudioError('unavailable', 'This window cannot train on "My digits" or fine-tune the current model.');
+        if (runRequest.startFrom === 'current') {
+          fromModelDir = (await options.sources.currentModelDir()) ?? undefined;
+          if (!fromModelDir) throw new StudioError('no-model', 'There is no current model to start from: train one or import a model folder first.');
+        }
+      }
       await mkdir(runDir, { recursive: true });
-      await writeRunRecord(runDir, { runId: id, request: runRequest, createdAt: new Date().toISOString() });
+      await writeRunRecord(runDir, { runId: id, request: runRequest, createdAt: new Date().toISOString(), ...(fromModelDir ? { fromModelDir } : {}) });
       ensureIdle();
-      launch(id, runDir, runRequest, null);
+      launch(id, runDir, runRequest, null, fromModelDir);
       return { runId: id };
     },
 
@@ -265,7 +301,7 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
       const runRecord = await readRunRecord(runDir);
       const history = await readHistory(runDir);
       ensureIdle();
-      launch(id, runDir, runRecord?.request ?? requestFromSettings(checkpoint.settings), history);
+      launch(id, runDir, runRecord?.request ?? requestFromSettings(checkpoint.settings), history, runRecord?.fromModelDir);
       return { runId: id };
     },
 

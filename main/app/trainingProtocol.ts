@@ -22,6 +22,10 @@ export interface StartMessage {
   request: TrainingRequest;
   dataDir?: string;
   backend?: BackendName;
+  /** Fine-tune this model folder (request.startFrom 'current'). */
+  fromModelDir?: string;
+  /** The "My digits" collection and the cache of its model inputs (request.data other than 'mnist'). */
+  pictures?: { dir: string; cacheDir: string };
 }
 
 export type ParentMessage = StartMessage | { type: 'pause' } | { type: 'resume' } | { type: 'stop' };
@@ -31,7 +35,14 @@ export type ChildMessage =
   | { type: 'event'; event: TrainingEvent }
   | { type: 'paused'; step: number }
   | { type: 'stopped'; step: number; totalSteps: number }
-  | { type: 'done'; modelDir: string; testAccuracy: number; step: number }
+  | {
+      type: 'done';
+      modelDir: string;
+      testAccuracy: number;
+      step: number;
+      imagesAccuracy?: number;
+      before?: { testAccuracy: number; imagesAccuracy?: number };
+    }
   | { type: 'error'; message: string };
 
 export interface ChildExit {

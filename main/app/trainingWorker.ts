@@ -5,9 +5,13 @@
  * in `beforeStep`; stopping aborts it, which writes a checkpoint. A finished run is exported to
  * `<runDir>/model` with its test metrics.
  */
+import path from 'node:path';
 import { selectBackend, type BackendName } from '../ml/backend.ts';
+import { readLabelledFolder } from '../ml/labelledFolder.ts';
 import { loadMnist } from '../ml/mnist.ts';
+import { loadModelFolder, type LoadedModel } from '../ml/modelFolder.ts';
 import { PRESETS } from '../ml/models.ts';
+import { DEFAULT_HOLDOUT, preparePictureRun, type PictureRun } from '../ml/pictureRun.ts';
 import { trainRun } from '../ml/runs.ts';
 import { DEFAULT_CHECKPOINT_EVERY } from '../ml/trainer.ts';
 import type { ChildMessage, ParentMessage, StartMessage } from './trainingProtocol.ts';
@@ -77,14 +81,44 @@ function serve(channel: Channel): void {
   const train = async (start: StartMessage) => {
     await openBackend(start.backend);
     const data = await loadMnist({ dir: start.dataDir });
-    const { request } = start;
-    const trainCount = Math.min(request.limit ?? data.train.count, data.train.count);
-    const batchSize = request.batchSize ?? PRESETS[request.preset].recipe.batchSize;
+    const { startFrom: _startFrom, data: _data, ...request } = start.request;
+    const from: LoadedModel | null = start.fromModelDir ? await loadModelFolder(start.fromModelDir) : null;
+    let pictureRun: PictureRun | null = null;
+    if (start.pictures) {
+      const folder = await readLabelledFolder(start.pictures.dir, { cacheDir: start.pictures.cacheDir });
+      pictureRun = preparePictureRun({
+        mnist: data,
+        folder,
+        holdout: DEFAULT_HOLDOUT,
+        from,
+        useMnist: start.request.data !== 'mine',
+        preset: from ? undefined : request.preset,
+        mnistLimit: request.limit,
+        seed: 1,
+      });
+    }
+    // Without pictures, a fine-tune on MNIST alone: the starting weights with the preset's schedule.
+    const preset = pictureRun?.preset ?? (from?.metadata?.preset as typeof request.preset | undefined) ?? request.preset;
+    const trainData = pictureRun?.data ?? data;
+    const trainCount = pictureRun ? trainData.train.count : Math.min(request.limit ?? data.train.count, data.train.count);
+    const batchSize = request.batchSize ?? pictureRun?.defaults.batchSize ?? PRESETS[preset].recipe.batchSize;
     // A checkpoint at least every epoch, so a crash or a closed app loses little work.
     const checkpointEvery = Math.max(1, Math.min(DEFAULT_CHECKPOINT_EVERY, Math.ceil(trainCount / batchSize)));
     const result = await trainRun(
-      data,
-      { ...request, runDir: start.runDir, checkpointEvery, validate: true },
+      trainData,
+      {
+        ...request,
+        preset,
+        batchSize,
+        learningRate: request.learningRate ?? pictureRun?.defaults.learningRate,
+        epochs: request.steps === undefined ? (request.epochs ?? pictureRun?.defaults.epochs) : undefined,
+        limit: pictureRun ? undefined : request.limit,
+        runDir: start.runDir,
+        checkpointEvery,
+        validate: true,
+        initialWeights: pictureRun?.initialWeights ?? from?.model.getWeights(),
+        heldOutImages: pictureRun?.heldOut,
+      },
       {
         signal: controller.signal,
         beforeStep,
@@ -94,9 +128,20 @@ function serve(channel: Channel): void {
           channel.send({ type: 'event', event });
         },
       },
+      pictureRun?.trainedOn ?? (from ? { mnist: { source: data.source, count: trainCount }, fineTunedFrom: { folder: path.basename(start.fromModelDir!), preset } } : undefined),
     );
     if (result.stopped) return channel.finish({ type: 'stopped', step: result.step, totalSteps: result.totalSteps }, 0);
-    channel.finish({ type: 'done', modelDir: result.modelDir, testAccuracy: result.test.accuracy, step: result.step }, 0);
+    channel.finish(
+      {
+        type: 'done',
+        modelDir: result.modelDir,
+        testAccuracy: result.test.accuracy,
+        step: result.step,
+        ...(result.images ? { imagesAccuracy: result.images.accuracy } : {}),
+        ...(pictureRun?.before ? { before: pictureRun.before } : {}),
+      },
+      0,
+    );
   };
 
   const fail = (error: unknown) => {

@@ -40,6 +40,8 @@ const trainingRequest = z
       .max(TRAINING_LIMITS.maxLearningRate, { error: `learningRate must be at most ${TRAINING_LIMITS.maxLearningRate}` })
       .optional(),
     limit: wholeNumber(1, REQUEST_LIMITS.maxTrainingLimit, 'limit').optional(),
+    startFrom: z.enum(['scratch', 'current'], { error: 'startFrom must be scratch or current' }).optional(),
+    data: z.enum(['mnist', 'mnist+mine', 'mine'], { error: 'data must be mnist, mnist+mine or mine' }).optional(),
   })
   .refine((r) => r.epochs === undefined || r.steps === undefined, { error: 'give epochs or steps, not both' });
 
@@ -73,6 +75,21 @@ const predictPayload = z
     }
   });
 
+const digitLabel = wholeNumber(0, 9, 'label');
+const collectionFile = z
+  .string({ error: 'file must be text' })
+  .max(REQUEST_LIMITS.maxFileNameLength, { error: `file must be at most ${REQUEST_LIMITS.maxFileNameLength} characters` })
+  .regex(/^[0-9](\/[^/\\\0]+)+$/, { error: 'file must be a picture of the collection (<digit>/<name>)' });
+
+/** Pictures sent into the collection: the same count and byte limits as a prediction request. */
+const pictureBatch = <T extends z.ZodType<{ bytes: Uint8Array }>>(item: T, what: string) =>
+  z
+    .array(item, { error: `${what} must be a list` })
+    .max(REQUEST_LIMITS.maxFilesPerPrediction, { error: `at most ${REQUEST_LIMITS.maxFilesPerPrediction} ${what} per call` })
+    .refine((items) => items.reduce((sum, i) => sum + i.bytes.byteLength, 0) <= REQUEST_LIMITS.maxPredictionBytes, {
+      error: `the ${what} add up to more than ${describeMegabytes(REQUEST_LIMITS.maxPredictionBytes)}; send them in smaller groups`,
+    });
+
 /** One schema per request; a missing entry is a type error. */
 export const PAYLOAD_SCHEMAS: { [K in RequestName]: z.ZodType<unknown> } = {
   getAppInfo: noPayload,
@@ -99,6 +116,16 @@ export const PAYLOAD_SCHEMAS: { [K in RequestName]: z.ZodType<unknown> } = {
     overwrite: z.boolean({ error: 'overwrite must be true or false' }).optional(),
   }),
   importModel: z.strictObject({ dir: folderPath.optional() }),
+  listMyDigits: noPayload,
+  addMyDigits: z.strictObject({
+    pictures: pictureBatch(z.strictObject({ label: digitLabel, name: imageUpload.shape.name, bytes: imageUpload.shape.bytes }), 'pictures'),
+  }),
+  importMyDigits: z.strictObject({
+    files: pictureBatch(z.strictObject({ path: imageUpload.shape.name, bytes: imageUpload.shape.bytes }), 'files'),
+  }),
+  removeMyDigit: z.strictObject({ file: collectionFile }),
+  relabelMyDigit: z.strictObject({ file: collectionFile, label: digitLabel }),
+  evaluateMyDigits: noPayload,
 };
 
 function describeIssues(error: z.ZodError): string {

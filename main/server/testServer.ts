@@ -70,6 +70,12 @@ export function fakeHandlers(overrides: Partial<StudioHandlers> = {}): StudioHan
       })),
     exportModel: unused,
     importModel: unused,
+    listMyDigits: unused,
+    addMyDigits: unused,
+    importMyDigits: unused,
+    removeMyDigit: unused,
+    relabelMyDigit: unused,
+    evaluateMyDigits: unused,
   };
   return { ...base, ...overrides };
 }
