@@ -11,7 +11,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describeFsError, FolderWriteError, isEmptyOrMissing } from '../ml/atomicFolder.ts';
 import { selectBackend, type BackendChoice, type BackendName } from '../ml/backend.ts';
-import { CLASSES, PIXELS, type MnistSplits } from '../ml/dataset.ts';
+import { CLASSES, PIXELS, bytesToInputs, type MnistSplits } from '../ml/dataset.ts';
 import { metricsFromProbabilities, predictSet } from '../ml/evaluate.ts';
 import { appLimits } from '../ml/limits.ts';
 import { loadMnist } from '../ml/mnist.ts';
@@ -277,10 +277,7 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
           const cached = evaluation?.model === entry ? evaluation.probabilities : null;
           if (cached) return indices.map((i) => Array.from(cached.subarray(i * CLASSES, (i + 1) * CLASSES)));
           const pixels = new Float32Array(indices.length * PIXELS);
-          indices.forEach((index, n) => {
-            const bytes = test.images.subarray(index * PIXELS, (index + 1) * PIXELS);
-            for (let p = 0; p < PIXELS; p++) pixels[n * PIXELS + p] = bytes[p] / 255;
-          });
+          indices.forEach((index, n) => bytesToInputs(test.images.subarray(index * PIXELS, (index + 1) * PIXELS), pixels, n * PIXELS));
           return classify(entry.model, pixels, indices.length);
         });
       }

@@ -28,6 +28,7 @@ import {
   type FolderFs,
 } from './atomicFolder.ts';
 import { PRESET_NAMES, type PresetName } from './models.ts';
+import { weightDataBytes } from './weightBytes.ts';
 
 /** A named tensor as optimizers save their state (tfjs-core's NamedTensor, not re-exported by tfjs). */
 export interface NamedTensor {
@@ -125,10 +126,6 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-function tensorBytes(specs: Manifest['specs']): number {
-  return specs.reduce((sum, s) => sum + s.shape.reduce((a, b) => a * b, 1) * 4, 0);
-}
-
 /** A checkpoint folder to try, newest first. */
 interface Candidate {
   folder: string;
@@ -192,7 +189,7 @@ async function readCandidate(
   if (folderStep && Number(folderStep[1]) !== manifest.step) {
     throw new Unusable(`${manifestFile} says step ${manifest.step} but sits in ${path.basename(candidate.folder)}`);
   }
-  const expected = tensorBytes(manifest.specs);
+  const expected = weightDataBytes(manifest.specs);
   if (manifest.tensors && manifest.tensors.bytes !== expected) {
     throw new Unusable(`${manifestFile}: tensors.bytes is ${manifest.tensors.bytes}, its specs need ${expected}`);
   }

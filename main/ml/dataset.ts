@@ -8,6 +8,31 @@ export const PIXELS = IMAGE_SIZE * IMAGE_SIZE;
 export const CLASSES = 10;
 export const LABELS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] as const;
 
+/** One byte pixel (0..255) as a model input in [0, 1]. */
+export function byteToInput(byte: number): number {
+  return byte / 255;
+}
+
+/**
+ * Byte pixels (0..255) as model inputs in [0, 1], written into `out` from `offset` (a fresh
+ * array by default). The one bytes-to-floats of the app.
+ */
+export function bytesToInputs(bytes: ArrayLike<number>, out: Float32Array = new Float32Array(bytes.length), offset = 0): Float32Array {
+  for (let i = 0; i < bytes.length; i++) out[offset + i] = byteToInput(bytes[i]);
+  return out;
+}
+
+/**
+ * The index of the largest of `length` values from `start` (the first on ties; -1 for none): the
+ * predicted class of a probability row.
+ */
+export function argmax(values: ArrayLike<number>, start = 0, length = values.length - start): number {
+  if (length <= 0) return -1;
+  let best = 0;
+  for (let i = 1; i < length; i++) if (values[start + i] > values[start + best]) best = i;
+  return best;
+}
+
 export interface ImageSet {
   /** count * 784 bytes, image i at [i * 784, (i + 1) * 784). */
   images: Uint8Array;

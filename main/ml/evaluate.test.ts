@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { argmax, bytesToInputs } from './dataset.ts';
 import { metricsFromProbabilities } from './evaluate.ts';
 
 /** Probability rows putting `p` on `predicted` and the rest evenly elsewhere. */
@@ -59,5 +60,21 @@ describe('cellIndices', () => {
     expect(cells['1-1']).toHaveLength(50);
     expect(cells['1-7']).toEqual(Array.from({ length: 20 }, (_, i) => 100 + i));
     expect(Object.keys(cells).sort()).toEqual(['1-1', '1-7']);
+  });
+});
+
+describe('argmax and bytesToInputs', () => {
+  it('argmax picks the first largest value of a row, -1 for an empty one', () => {
+    expect(argmax([0.1, 0.7, 0.2])).toBe(1);
+    expect(argmax([0.5, 0.5])).toBe(0);
+    expect(argmax(Float32Array.from([9, 0, 1, 0, 2, 3]), 3, 3)).toBe(2);
+    expect(argmax([])).toBe(-1);
+  });
+
+  it('bytesToInputs scales 0..255 to 0..1 into place', () => {
+    const out = new Float32Array(4).fill(-1);
+    bytesToInputs([0, 255], out, 1);
+    expect([...out]).toEqual([-1, 0, 1, -1]);
+    expect(bytesToInputs([51])[0]).toBeCloseTo(0.2, 6);
   });
 });

@@ -4,7 +4,7 @@
  * and the misclassified images.
  */
 import * as tf from '@tensorflow/tfjs';
-import { CLASSES, IMAGE_SIZE, PIXELS, type ImageSet } from './dataset.ts';
+import { CLASSES, IMAGE_SIZE, PIXELS, argmax, bytesToInputs, type ImageSet } from './dataset.ts';
 
 const EVAL_BATCH = 500;
 /** Test images listed per diagonal (correct) confusion cell; off-diagonal cells are complete. */
@@ -52,8 +52,7 @@ export function predictSet(model: tf.LayersModel, set: ImageSet, batch = EVAL_BA
   const xs = new Float32Array(batch * PIXELS);
   for (let start = 0; start < set.count; start += batch) {
     const n = Math.min(batch, set.count - start);
-    const bytes = set.images.subarray(start * PIXELS, (start + n) * PIXELS);
-    for (let i = 0; i < bytes.length; i++) xs[i] = bytes[i] / 255;
+    bytesToInputs(set.images.subarray(start * PIXELS, (start + n) * PIXELS), xs);
     const probabilities = tf.tidy(() => {
       const x = tf.tensor4d(xs.subarray(0, n * PIXELS), [n, IMAGE_SIZE, IMAGE_SIZE, 1]);
       return (model.predict(x) as tf.Tensor).dataSync() as Float32Array;
@@ -73,8 +72,7 @@ export function metricsFromProbabilities(probabilities: Float32Array, labels: Ar
   let lossSum = 0;
   for (let i = 0; i < count; i++) {
     const row = probabilities.subarray(i * CLASSES, (i + 1) * CLASSES);
-    let predicted = 0;
-    for (let c = 1; c < CLASSES; c++) if (row[c] > row[predicted]) predicted = c;
+    const predicted = argmax(row);
     const label = labels[i];
     confusion[label][predicted]++;
     const cell = (cellIndices[`${label}-${predicted}`] ??= []);

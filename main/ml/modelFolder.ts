@@ -9,6 +9,7 @@ import path from 'node:path';
 import { nodeFolderFs, readableFolder, replaceRefusal, writeFolderAtomically, type FolderFiles, type FolderFs } from './atomicFolder.ts';
 import { IMAGE_SIZE, LABELS } from './dataset.ts';
 import type { PresetName } from './models.ts';
+import { weightDataBytes } from './weightBytes.ts';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -197,7 +198,7 @@ export async function loadModelFolder(requested: string): Promise<LoadedModel> {
     modelJson.weightsManifest.flatMap((group) => group.paths).map((p) => readRequired(path.join(dir, p), p)),
   );
   const weights = Buffer.concat(buffers);
-  const expected = specs.reduce((sum, s) => sum + s.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  const expected = weightDataBytes(specs);
   if (weights.byteLength !== expected) {
     throw new ModelFolderError(`${dir}: ${WEIGHTS_BIN} holds ${weights.byteLength} bytes, ${MODEL_JSON} expects ${expected}`);
   }

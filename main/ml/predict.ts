@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
-import { CLASSES, IMAGE_SIZE, PIXELS } from './dataset.ts';
+import { CLASSES, IMAGE_SIZE, PIXELS, argmax } from './dataset.ts';
 import { preprocessImage, preprocessToPreview, readPicture, segmentDigits, type PreparedImage, type PreprocessMode } from './preprocess.ts';
 
 /** A picture to read: a path on disk, or bytes with the name to report them under. */
@@ -131,7 +131,7 @@ function classifyPrepared(model: tf.LayersModel, items: PreparedFile[]): DigitPr
   const pixels = new Float32Array(items.length * PIXELS);
   items.forEach(({ image }, i) => pixels.set(image.pixels, i * PIXELS));
   return classify(model, pixels, items.length).map((probabilities, i) => {
-    const digit = probabilities.indexOf(Math.max(...probabilities));
+    const digit = argmax(probabilities);
     const { file, image } = items[i];
     return { file, digit, confidence: probabilities[digit], probabilities, input: preprocessToPreview(image) };
   });

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadCheckpoint, saveCheckpoint, type RunSettings } from './checkpoint.ts';
-import { CLASSES, IMAGE_SIZE, PIXELS, type ImageSet, type MnistSplits } from './dataset.ts';
+import { CLASSES, IMAGE_SIZE, PIXELS, byteToInput, bytesToInputs, type ImageSet, type MnistSplits } from './dataset.ts';
 import { evaluateModel } from './evaluate.ts';
 import { PRESETS, createModel, kernelsOf, logitsOf, type PresetName, type TrainingRecipe } from './models.ts';
 import { seededRandom } from './random.ts';
@@ -93,13 +93,12 @@ export function fillBatch(
   shift = 0,
   random: () => number = Math.random,
 ): void {
-  const scale = 1 / 255;
   for (let b = 0; b < indices.length; b++) {
     const src = indices[b] * PIXELS;
     const dst = b * PIXELS;
     labels[b] = set.labels[indices[b]];
     if (shift === 0) {
-      for (let p = 0; p < PIXELS; p++) xs[dst + p] = set.images[src + p] * scale;
+      bytesToInputs(set.images.subarray(src, src + PIXELS), xs, dst);
       continue;
     }
     const dx = Math.floor(random() * (2 * shift + 1)) - shift;
@@ -109,7 +108,7 @@ export function fillBatch(
       for (let x = 0; x < IMAGE_SIZE; x++) {
         const sx = x - dx;
         xs[dst + y * IMAGE_SIZE + x] =
-          sy >= 0 && sy < IMAGE_SIZE && sx >= 0 && sx < IMAGE_SIZE ? set.images[src + sy * IMAGE_SIZE + sx] * scale : 0;
+          sy >= 0 && sy < IMAGE_SIZE && sx >= 0 && sx < IMAGE_SIZE ? byteToInput(set.images[src + sy * IMAGE_SIZE + sx]) : 0;
       }
     }
   }
