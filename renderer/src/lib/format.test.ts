@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, formatPercent, formatRate, topClasses } from './format.ts';
+import { formatDuration, formatPercent, formatRate, formatRateTicks, topClasses } from './format.ts';
 
 describe('formatting', () => {
   it('formats durations as m:ss or h:mm:ss', () => {
@@ -22,5 +22,10 @@ describe('formatting', () => {
       { digit: 3, probability: 0.25 },
       { digit: 0, probability: 0.1 },
     ]);
+  });
+
+  it('writes learning-rate ticks in one notation per axis', () => {
+    expect(formatRateTicks([0.002, 0.004, 0.006, 0.008, 0.01])).toEqual(['2e-3', '4e-3', '6e-3', '8e-3', '1e-2']);
+    expect(formatRateTicks([0.05, 0.1, 0.15])).toEqual(['0.05', '0.1', '0.15']);
   });
 });

@@ -36,6 +36,21 @@ export function formatRate(value: number): string {
   return String(Number(value.toPrecision(3)));
 }
 
+/**
+ * Learning-rate axis ticks in one notation: all scientific ("8e-3", "1e-2") when any tick is
+ * below 0.01, else all plain; never "0.01" beside "8e-3".
+ */
+export function formatRateTicks(values: readonly number[]): string[] {
+  const small = values.some((v) => v !== 0 && Number.isFinite(v) && Math.abs(v) < 0.01);
+  if (!small) return values.map((v) => formatRate(v));
+  return values.map((v) => {
+    if (!Number.isFinite(v)) return '—';
+    if (v === 0) return '0';
+    const [mantissa, exponent] = v.toExponential(2).split('e');
+    return `${Number(mantissa)}e${Number(exponent)}`;
+  });
+}
+
 /** An ISO date as a short local date and time. */
 export function formatDate(iso: string | null): string {
   if (!iso) return '—';

@@ -84,4 +84,41 @@ describe('EvaluatePanel', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Import model folder…' }));
     expect(onimport).toHaveBeenCalledTimes(1);
   });
+
+  it('colours mistakes by their share of the row, not the right answers; each cell says "7 read as 2: n of N"', async () => {
+    setup();
+    await evaluate();
+    const right = screen.getByRole('button', { name: /^True 3, predicted 3: / });
+    expect(right.getAttribute('style') ?? '').not.toMatch(/heat/);
+    const mistake = screen.getByRole('button', { name: 'True 3, predicted 5: 70 images' });
+    expect(mistake.getAttribute('style')).toMatch(/color-mix\(in srgb, var\(--heat-wrong\) \d+%, var\(--surface\)\)/);
+    expect(mistake.getAttribute('title')).toMatch(/^3 read as 5: 70 of [\d,]+ \(\d+\.\d%\)$/);
+    expect(screen.getByText('predicted digit →')).toBeTruthy();
+    expect(screen.getByText('true digit →')).toBeTruthy();
+    expect(document.getElementById('matrix-legend')?.textContent).toMatch(/share of the true digit's images/);
+    expect(screen.getByTestId('per-digit-explain').textContent).toMatch(/The row in red is the digit the model finds hardest/);
+  });
+
+  it('shows progress while evaluating, and brings a picked cell\'s gallery into view', async () => {
+    let finish: () => void = () => {};
+    const base = createFakeApi();
+    const api = createFakeApi({
+      evaluateModel: vi.fn(async () => {
+        await new Promise<void>((resolve) => (finish = resolve));
+        return base.evaluateModel();
+      }),
+    });
+    setup(api);
+    await fireEvent.click(screen.getByRole('button', { name: 'Evaluate' }));
+    expect((await screen.findByTestId('evaluation-progress')).textContent).toMatch(/Measuring the model/);
+    finish();
+    await screen.findByTestId('test-accuracy');
+    expect(screen.queryByTestId('evaluation-progress')).toBeNull();
+
+    const scrolled = vi.fn();
+    Element.prototype.scrollIntoView = scrolled;
+    await fireEvent.click(screen.getByRole('button', { name: 'True 3, predicted 5: 70 images' }));
+    await waitFor(() => expect(scrolled).toHaveBeenCalled());
+    expect((scrolled.mock.contexts[0] as HTMLElement).getAttribute('aria-labelledby')).toBe('gallery-title');
+  });
 });
