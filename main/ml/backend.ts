@@ -22,7 +22,9 @@ export interface BackendChoice {
   reason: string;
 }
 
-const require = createRequire(import.meta.url);
+// Not named `require`: electron-vite injects its own `require` into the bundled chunks, and a second
+// declaration in the same chunk is a syntax error that stops the built app from loading.
+const resolver = createRequire(import.meta.url);
 
 async function tryNative(): Promise<string | null> {
   try {
@@ -40,7 +42,7 @@ async function tryWasm(): Promise<string | null> {
   try {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     // In Node the backend cannot locate its .wasm files by itself once bundled; point at them.
-    const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+    const dist = path.dirname(resolver.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
     wasm.setWasmPaths(dist + path.sep);
     return null;
   } catch (error) {

