@@ -3,7 +3,7 @@ import { defineConfig } from 'electron-vite';
 import { resolve } from 'node:path';
 
 // Our process folders are at the top level, so every entry is named here.
-// out/main/index.js + out/main/trainingWorker.js (ESM), out/preload/index.cjs, out/renderer/.
+// out/main/index.js + out/main/trainingWorker.js + out/main/gradientWorker.js (ESM), out/preload/index.cjs, out/renderer/.
 export default defineConfig({
   main: {
     build: {
@@ -12,6 +12,8 @@ export default defineConfig({
           index: resolve('main/electron/index.ts'),
           // The training worker runs in a utilityProcess: its own entry, forked by path.
           trainingWorker: resolve('main/app/trainingWorker.ts'),
+          // Data-parallel training's worker threads (main/ml/parallelGradients.ts), started by path.
+          gradientWorker: resolve('main/ml/gradientWorker.ts'),
         },
         // Native addons are loaded from node_modules (unpacked from the asar), never bundled.
         external: ['@tensorflow/tfjs-node', 'sharp'],

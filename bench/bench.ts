@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: how fast Digit Studio trains and predicts on this machine's backend.
  *
- *   npm run bench -- [--backend wasm|cpu|native] [--json] [--peer] [--peer-threads N] [--only LIST] [--repeat N] [--steps N]
+ *   npm run bench -- [--backend wasm|cpu|native] [--json] [--peer] [--peer-threads N] [--threads N] [--only LIST] [--repeat N] [--steps N]
  *
  * Measures training samples/s of `seed` and `cnn`, the time for the default preset to reach 98%
  * test accuracy from scratch, full test-set evaluation time, single-image prediction latency
@@ -13,7 +13,7 @@
  * median: these machines are shared and noisy, so only ratios taken side by side mean much.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +26,7 @@ import { defaultMnistDir, loadMnist } from '../main/ml/mnist.ts';
 import { DEFAULT_PRESET, PRESETS, type PresetName } from '../main/ml/models.ts';
 import { predictImages } from '../main/ml/predict.ts';
 import { renderMnistDigitPhoto } from '../main/ml/testImages.ts';
+import { defaultTrainingThreads } from '../main/ml/parallelGradients.ts';
 import { trainModel } from '../main/ml/trainer.ts';
 import { FINE_TUNE_TARGETS, measureFineTune, trainDefaultModel } from './fineTune.ts';
 
@@ -62,23 +63,74 @@ interface Options {
   steps: number;
   /** Threads the PyTorch peer may use (default: every core). */
   peerThreads: number;
+  /** Threads our training uses (default: defaultTrainingThreads for the backend). */
+  threads: number;
+}
+
+/** CPU time of each of this process's threads so far, in ms, by thread id (Linux; empty elsewhere). */
+function threadCpuMs(): Map<number, number> {
+  const times = new Map<number, number>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const ns = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      times.set(Number(tid), ns / 1e6);
+    }
+  } catch {
+    // No /proc: no per-thread figures.
+  }
+  return times;
+}
+
+interface Throughput {
+  /** Wall-clock samples/s. */
+  samplesPerSecond: number;
+  /**
+   * Samples/s if every thread had a core to itself: batch / the busiest thread's CPU time per
+   * step (this thread, or the busiest other: a gradient worker). On a busy machine the wall
+   * clock mostly measures the other processes; CPU time far less so.
+   */
+  cpuBoundSamplesPerSecond: number | null;
+  /** CPU ms per step of this thread and of the busiest other thread. */
+  mainCpuMsPerStep: number | null;
+  workerCpuMsPerStep: number | null;
 }
 
 /** Steady-state training samples/s of a preset: `steps` steps after a warm-up, full training set. */
-async function trainingThroughput(preset: PresetName, data: Awaited<ReturnType<typeof loadMnist>>, tmp: string, steps: number): Promise<number> {
+async function trainingThroughput(preset: PresetName, data: Awaited<ReturnType<typeof loadMnist>>, tmp: string, steps: number, threads: number): Promise<Throughput> {
   const times: number[] = [];
+  let cpuBefore = new Map<number, number>();
+  let cpuAfter = new Map<number, number>();
+  const last = WARMUP_STEPS + steps;
   const result = await trainModel(
     data,
-    { preset, runDir: path.join(tmp, `speed-${preset}-${Date.now()}`), steps: WARMUP_STEPS + steps, validate: false, checkpointEvery: 1e9 },
-    { onEvent: (e) => e.type === 'progress' && e.step >= WARMUP_STEPS && times.push(performance.now()) },
+    { preset, runDir: path.join(tmp, `speed-${preset}-${Date.now()}`), steps: last, validate: false, checkpointEvery: 1e9, threads },
+    {
+      onEvent: (e) => {
+        if (e.type !== 'progress' || e.step < WARMUP_STEPS) return;
+        times.push(performance.now());
+        if (e.step === WARMUP_STEPS) cpuBefore = threadCpuMs();
+        if (e.step === last) cpuAfter = threadCpuMs();
+      },
+    },
   );
   result.model.dispose();
   const batch = PRESETS[preset].recipe.batchSize;
-  return ((times.length - 1) * batch * 1000) / (times.at(-1)! - times[0]);
+  const samplesPerSecond = ((times.length - 1) * batch * 1000) / (times.at(-1)! - times[0]);
+  const used = [...cpuAfter].map(([tid, ms]) => ({ tid, perStep: (ms - (cpuBefore.get(tid) ?? 0)) / (times.length - 1) }));
+  const main = used.find((t) => t.tid === process.pid)?.perStep ?? null;
+  const others = used.filter((t) => t.tid !== process.pid).map((t) => t.perStep);
+  const worker = threads > 1 && others.length ? Math.max(...others) : null;
+  const busiest = main === null ? null : Math.max(main, worker ?? 0);
+  return {
+    samplesPerSecond,
+    cpuBoundSamplesPerSecond: busiest ? (batch * 1000) / busiest : null,
+    mainCpuMsPerStep: main,
+    workerCpuMsPerStep: worker,
+  };
 }
 
 /** Wall time from "train" to TARGET_ACCURACY on the test set (the bench's own test evaluations excluded). */
-async function timeToTarget(tmp: string): Promise<{ seconds: number | null; epochs: number; accuracy: number; evalSeconds: number }> {
+async function timeToTarget(tmp: string, threads: number): Promise<{ seconds: number | null; epochs: number; accuracy: number; evalSeconds: number }> {
   const started = performance.now();
   const data = await loadMnist();
   const controller = new AbortController();
@@ -88,7 +140,7 @@ async function timeToTarget(tmp: string): Promise<{ seconds: number | null; epoc
   let accuracy = 0;
   const result = await trainModel(
     data,
-    { preset: DEFAULT_PRESET, runDir: path.join(tmp, `target-${Date.now()}`), epochs: MAX_EPOCHS_TO_TARGET, validate: false, checkpointEvery: 1e9 },
+    { preset: DEFAULT_PRESET, runDir: path.join(tmp, `target-${Date.now()}`), epochs: MAX_EPOCHS_TO_TARGET, validate: false, checkpointEvery: 1e9, threads },
     {
       signal: controller.signal,
       onEpochEnd: (epoch, model) => {
@@ -154,6 +206,7 @@ async function main(): Promise<void> {
       repeat: { type: 'string' },
       steps: { type: 'string' },
       'peer-threads': { type: 'string' },
+      threads: { type: 'string' },
     },
   });
   if (values.backend !== undefined && !isBackendName(values.backend)) throw new Error('--backend must be native, wasm or cpu');
@@ -164,8 +217,10 @@ async function main(): Promise<void> {
     repeat: Number(values.repeat ?? 3),
     steps: Number(values.steps ?? 100),
     peerThreads: Number(values['peer-threads'] ?? os.availableParallelism()),
+    threads: 1,
   };
   const backend = await selectBackend(values.backend as never);
+  options.threads = Number(values.threads ?? defaultTrainingThreads(backend.name));
   const log = (message: string) => console.error(message);
   log(`Backend: ${backend.name} (${backend.reason})`);
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'digits-bench-'));
@@ -174,26 +229,36 @@ async function main(): Promise<void> {
     backend: backend.name,
     date: new Date().toISOString(),
     cores: os.availableParallelism(),
-    trainingCores: 1,
+    trainingCores: options.threads,
   };
   log(`Machine: ${machineLoad()}`);
 
   try {
-    for (const preset of ['seed', 'cnn'] as const) {
+    for (const preset of ['seed', 'cnn', 'fast'] as const) {
       if (!options.only.has(preset)) continue;
       const runs: number[] = [];
+      const cpuBound: number[] = [];
       const peerRuns: number[] = [];
       const ratios: number[] = [];
+      const cpuBoundRatios: number[] = [];
       const loads: number[] = [];
       // Ours and the peer's alternate round by round, so both see the same disturbance.
       for (let r = 0; r < options.repeat; r++) {
         loads.push(os.loadavg()[0]);
-        runs.push(await trainingThroughput(preset, data, tmp, preset === 'cnn' ? Math.ceil(options.steps / 2) : options.steps));
-        let line = `${preset}: ${Math.round(runs.at(-1)!)} samples/s`;
+        const ours = await trainingThroughput(preset, data, tmp, preset === 'cnn' ? Math.ceil(options.steps / 2) : options.steps, options.threads);
+        runs.push(ours.samplesPerSecond);
+        if (ours.cpuBoundSamplesPerSecond) cpuBound.push(ours.cpuBoundSamplesPerSecond);
+        let line = `${preset}: ${Math.round(ours.samplesPerSecond)} samples/s`;
+        if (ours.mainCpuMsPerStep !== null) {
+          line += ` (CPU per step: this thread ${ours.mainCpuMsPerStep.toFixed(1)} ms`;
+          line += ours.workerCpuMsPerStep !== null ? `, busiest worker ${ours.workerCpuMsPerStep.toFixed(1)} ms` : '';
+          line += `; a core each: ${Math.round(ours.cpuBoundSamplesPerSecond ?? 0)} samples/s)`;
+        }
         const peer = options.peer ? await runPeer(preset, defaultMnistDir(), options.peerThreads) : null;
         if (peer) {
           peerRuns.push(peer.samplesPerSecond);
           ratios.push(runs.at(-1)! / peer.samplesPerSecond);
+          if (ours.cpuBoundSamplesPerSecond) cpuBoundRatios.push(ours.cpuBoundSamplesPerSecond / peer.samplesPerSecond);
           report.peerThreads = peer.threads;
           line += `, PyTorch ${peer.samplesPerSecond} samples/s (${peer.threads} threads), ratio ${ratios.at(-1)!.toFixed(2)}`;
         }
@@ -201,18 +266,20 @@ async function main(): Promise<void> {
       }
       report[`${preset}SamplesPerSecond`] = Math.round(median(runs));
       report[`${preset}SamplesPerSecondRuns`] = runs.map(Math.round);
+      report[`${preset}CpuBoundSamplesPerSecond`] = cpuBound.length ? Math.round(median(cpuBound)) : null;
       if (options.peer) {
         report[`${preset}PeerSamplesPerSecond`] = peerRuns.length ? Math.round(median(peerRuns)) : null;
         report[`${preset}PeerRuns`] = peerRuns;
         report[`${preset}ToPeerRatio`] = ratios.length ? Number(median(ratios).toFixed(3)) : null;
         report[`${preset}ToPeerRatios`] = ratios.map((x) => Number(x.toFixed(3)));
+        report[`${preset}CpuBoundToPeerRatio`] = cpuBoundRatios.length ? Number(median(cpuBoundRatios).toFixed(3)) : null;
         if (!peerRuns.length) log(`peer ${preset}: not run (install Debian's python3-torch: see the README's "Benchmark")`);
       }
       report[`${preset}LoadAverage`] = loads.map((x) => Number(x.toFixed(2)));
     }
     let model: tf.LayersModel | null = null;
     if (options.only.has('target')) {
-      const t = await timeToTarget(tmp);
+      const t = await timeToTarget(tmp, options.threads);
       report.defaultPreset = DEFAULT_PRESET;
       report.secondsTo98 = t.seconds === null ? null : Number(t.seconds.toFixed(1));
       report.epochsTo98 = t.epochs;
@@ -268,9 +335,11 @@ async function main(): Promise<void> {
     ['backend', String(report.backend)],
     ['cores (machine / used for training / PyTorch threads)', `${report.cores} / ${report.trainingCores} / ${report.peerThreads ?? '-'}`],
     ['seed training samples/s (median)', String(report.seedSamplesPerSecond ?? '-')],
+    ['seed samples/s with a core per thread (CPU time)', String(report.seedCpuBoundSamplesPerSecond ?? '-')],
     ['seed PyTorch peer samples/s (median)', String(report.seedPeerSamplesPerSecond ?? '-')],
     ['seed / PyTorch (median of rounds)', String(report.seedToPeerRatio ?? '-')],
     ['cnn training samples/s (median)', String(report.cnnSamplesPerSecond ?? '-')],
+    ['cnn samples/s with a core per thread (CPU time)', String(report.cnnCpuBoundSamplesPerSecond ?? '-')],
     ['cnn PyTorch peer samples/s (median)', String(report.cnnPeerSamplesPerSecond ?? '-')],
     ['cnn / PyTorch (median of rounds)', String(report.cnnToPeerRatio ?? '-')],
     [`time to 98% test accuracy (${DEFAULT_PRESET})`, report.secondsTo98 != null ? `${report.secondsTo98} s (${report.epochsTo98} epochs)` : '-'],

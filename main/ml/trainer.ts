@@ -9,12 +9,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadCheckpoint, saveCheckpoint, type RunSettings } from './checkpoint.ts';
-import { CLASSES, IMAGE_SIZE, PIXELS, byteToInput, bytesToInputs, type ImageSet, type MnistSplits } from './dataset.ts';
+import { IMAGE_SIZE, PIXELS, byteToInput, bytesToInputs, type ImageSet, type MnistSplits } from './dataset.ts';
 import { evaluateModel } from './evaluate.ts';
-import { PRESETS, createModel, kernelsOf, logitsOf, type PresetName, type TrainingRecipe } from './models.ts';
+import { localGradientStep, type GradientStep } from './gradientStep.ts';
+import { PRESETS, createModel, type PresetName, type TrainingRecipe } from './models.ts';
+import { parallelGradientStep } from './parallelGradients.ts';
 import { seededRandom } from './random.ts';
 import { learningRateAt, movingAverageDecayAt } from './schedule.ts';
-import type { TrainingEvent } from './types.ts';
+import type { BackendName, TrainingEvent } from './types.ts';
 
 export interface TrainingOptions {
   preset: PresetName;
@@ -40,6 +42,11 @@ export interface TrainingOptions {
   initialWeights?: tf.Tensor[];
   /** Labelled pictures never trained on, evaluated beside validation at each epoch end. */
   heldOutImages?: ImageSet;
+  /**
+   * Threads computing each step's gradients (data parallelism, parallelGradients.ts; default 1).
+   * The result equals one thread's up to float rounding; `defaultTrainingThreads` picks a count.
+   */
+  threads?: number;
 }
 
 export type { TrainingEvent };
@@ -177,11 +184,34 @@ function checkResumable(saved: RunSettings, wanted: RunSettings, runDir: string)
   }
 }
 
+/** tfjs's name of the active backend, in ours. */
+function activeBackend(): BackendName {
+  const name = tf.getBackend();
+  return name === 'tensorflow' ? 'native' : name === 'wasm' ? 'wasm' : 'cpu';
+}
+
+/** The whole batch here (one thread), or shards over `threads` threads. */
+async function openGradientStep(model: tf.LayersModel, recipe: TrainingRecipe, settings: RunSettings, threads: number): Promise<GradientStep> {
+  if (threads <= 1) return localGradientStep(model, recipe, settings.batchSize);
+  const { preset, seed, batchSize } = settings;
+  return parallelGradientStep(model, recipe, { preset, seed, batchSize, threads, backend: activeBackend() });
+}
+
 /**
  * Trains (or resumes) a run. `data.train` (optionally limited) is trained on; `data.validation`
  * is evaluated with the averaged weights at every epoch end.
  */
 export async function trainModel(data: MnistSplits, options: TrainingOptions, hooks: TrainingHooks = {}): Promise<TrainingResult> {
+  const opened: GradientStep[] = [];
+  try {
+    return await runTraining(data, options, hooks, opened);
+  } finally {
+    // Worker threads end however the run ends (finished, stopped, failed).
+    await Promise.all(opened.map((g) => g.dispose()));
+  }
+}
+
+async function runTraining(data: MnistSplits, options: TrainingOptions, hooks: TrainingHooks, opened: GradientStep[]): Promise<TrainingResult> {
   const recipe = PRESETS[options.preset].recipe;
   const train: ImageSet =
     options.limit !== undefined && options.limit < data.train.count
@@ -213,10 +243,9 @@ export async function trainModel(data: MnistSplits, options: TrainingOptions, ho
     step = saved.step;
   }
 
-  const logits = logitsOf(model);
-  const kernels = kernelsOf(model).map((w) => w.read());
-  const xs = new Float32Array(batchSize * PIXELS);
-  const ys = new Int32Array(batchSize);
+  const gradientStep = await openGradientStep(model, recipe, settings, options.threads ?? 1);
+  opened.push(gradientStep);
+  const { xs, labels: ys } = gradientStep;
   const augmentRandom = seededRandom(settings.seed + step);
 
   const writeCheckpoint = async () => {
@@ -271,22 +300,9 @@ export async function trainModel(data: MnistSplits, options: TrainingOptions, ho
 
     const learningRate = learningRateAt(step, settings.learningRate, recipe.learningRateDecay, stepsPerEpoch);
     setLearningRate(optimizer, learningRate);
-    const lossValue = tf.tidy(() => {
-      const x = tf.tensor4d(n === batchSize ? xs : xs.subarray(0, n * PIXELS), [n, IMAGE_SIZE, IMAGE_SIZE, 1]);
-      const y = tf.oneHot(tf.tensor1d(n === batchSize ? ys : ys.subarray(0, n), 'int32'), CLASSES);
-      const cost = optimizer.minimize(
-        () => {
-          const out = logits.apply(x, { training: true }) as tf.Tensor;
-          const crossEntropy = tf.losses.softmaxCrossEntropy(y, out);
-          if (recipe.l2 === 0) return crossEntropy as tf.Scalar;
-          const penalty = tf.addN(kernels.map((k) => tf.sum(tf.square(k)))).mul(recipe.l2 / 2);
-          return crossEntropy.add(penalty) as tf.Scalar;
-        },
-        true,
-        trainable,
-      )!;
-      return cost.dataSync()[0];
-    });
+    const { loss: lossValue, gradients } = await gradientStep.compute(n);
+    optimizer.applyGradients(Object.entries(gradients).map(([name, tensor]) => ({ name, tensor })));
+    tf.dispose(gradients);
     step++;
     if (averages.length > 0) {
       const decay = movingAverageDecayAt(step, recipe.movingAverageDecay);
