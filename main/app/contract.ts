@@ -10,7 +10,7 @@
  * encodes them).
  */
 import type { AppLimits } from '../ml/limits.ts';
-import type { BackendName, PresetName, TrainingEvent } from '../ml/types.ts';
+import type { BackendName, ClassMetrics, DigitReading, Doubt, Mistake, PresetName, TrainingEvent } from '../ml/types.ts';
 
 export type { AppLimits, BackendName, PresetName, TrainingEvent };
 
@@ -115,19 +115,10 @@ export interface ModelInfo {
   createdAt: string | null;
 }
 
-export interface ClassMetricsInfo {
-  digit: number;
-  precision: number;
-  recall: number;
-  support: number;
-}
-
-export interface MistakeInfo {
-  index: number;
-  label: number;
-  predicted: number;
-  confidence: number;
-}
+/** Shapes shared with the ML core, defined once in ml/types.ts. */
+export type ClassMetricsInfo = ClassMetrics;
+export type MistakeInfo = Mistake;
+export type PredictionDoubt = Doubt;
 
 export interface EvaluationSummary {
   model: ModelInfo;
@@ -158,14 +149,7 @@ export interface ImageUpload {
 }
 
 export type PredictionItem =
-  | {
-      name: string;
-      ok: true;
-      digit: number;
-      confidence: number;
-      probabilities: number[];
-      /** 784 grey bytes, ink = 255: the 28x28 input the model saw. */
-      input: Uint8Array;
+  | ({ name: string; ok: true } & DigitReading & {
       /**
        * Why the answer may be wrong: 'low-confidence' (below the measured threshold),
        * 'several-digits' (marks side by side: see `row`), 'unlike-strokes' (filled areas, not pen
@@ -174,18 +158,12 @@ export type PredictionItem =
       doubts: PredictionDoubt[];
       /** The picture read as a number, left to right, when it holds two or more marks side by side. */
       row: RowDigit[];
-    }
+    })
   | { name: string; ok: false; error: string; code?: string };
 
-export type PredictionDoubt = 'low-confidence' | 'several-digits' | 'unlike-strokes';
-
-export interface RowDigit {
-  digit: number;
-  confidence: number;
+export interface RowDigit extends Pick<DigitReading, 'digit' | 'confidence' | 'input'> {
   /** The confidence is below the measured "not sure" threshold. */
   unsure: boolean;
-  /** 784 grey bytes, ink = 255. */
-  input: Uint8Array;
 }
 
 /** One picture of the "My digits" collection. */

@@ -5,28 +5,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CLASSES, IMAGE_SIZE, PIXELS, argmax, bytesToInputs, type ImageSet } from './dataset.ts';
+import type { ClassMetrics, Mistake } from './types.ts';
+
+export type { ClassMetrics, Mistake };
 
 const EVAL_BATCH = 500;
 /** Test images listed per diagonal (correct) confusion cell; off-diagonal cells are complete. */
 const DIAGONAL_CELL_LIMIT = 50;
 /** Probabilities are clipped here before the log, so a confident mistake costs a finite loss. */
 const EPSILON = 1e-7;
-
-export interface ClassMetrics {
-  digit: number;
-  precision: number;
-  recall: number;
-  /** How many test images have this label. */
-  support: number;
-}
-
-export interface Mistake {
-  index: number;
-  label: number;
-  predicted: number;
-  /** Probability the model gave its (wrong) prediction. */
-  confidence: number;
-}
 
 export interface EvaluationMetrics {
   accuracy: number;

@@ -5,19 +5,16 @@
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { CLASSES, IMAGE_SIZE, PIXELS, argmax } from './dataset.ts';
+import type { DigitReading, Doubt } from './types.ts';
+
+export type { Doubt };
 import { preprocessImage, preprocessToPreview, readPicture, segmentDigits, type PreparedImage, type PreprocessMode } from './preprocess.ts';
 
 /** A picture to read: a path on disk, or bytes with the name to report them under. */
 export type ImageSource = string | { name: string; bytes: Uint8Array };
 
-export interface DigitPrediction {
+export interface DigitPrediction extends DigitReading {
   file: string;
-  digit: number;
-  confidence: number;
-  /** Ten class probabilities, digit 0 first. */
-  probabilities: number[];
-  /** The 28x28 input the model saw, as grey bytes (ink = 255): "what the model sees". */
-  input: Uint8Array;
 }
 
 export interface PredictionFailure {
@@ -47,14 +44,6 @@ export const LOW_CONFIDENCE = 0.9;
  */
 export const MAX_STROKE_WIDTH = 5;
 /** Why an answer may not be what the picture shows. */
-export type Doubt =
-  /** The model's confidence is below LOW_CONFIDENCE. */
-  | 'low-confidence'
-  /** The picture holds several marks side by side: a number, not one digit. */
-  | 'several-digits'
-  /** The ink is unlike pen strokes (filled areas): likely not a digit at all. */
-  | 'unlike-strokes';
-
 /** A picture read as one digit, and also as a row of digits when it holds several. */
 export interface PictureReading extends DigitPrediction {
   /** Left to right, when the picture holds two or more separate marks side by side; else empty. */

@@ -32,3 +32,40 @@ export type TrainingEvent =
       imagesLoss?: number;
     }
   | { type: 'checkpoint'; step: number };
+
+/** Precision and recall of one digit on a labelled set. */
+export interface ClassMetrics {
+  digit: number;
+  precision: number;
+  recall: number;
+  /** How many images of the set have this label. */
+  support: number;
+}
+
+/** A misclassified image of a labelled set. */
+export interface Mistake {
+  index: number;
+  label: number;
+  predicted: number;
+  /** Probability the model gave its (wrong) prediction. */
+  confidence: number;
+}
+
+/** Why a reading may be wrong. */
+export type Doubt =
+  /** The model's confidence is below the measured "not sure" threshold. */
+  | 'low-confidence'
+  /** The picture holds several marks side by side: a number, not one digit. */
+  | 'several-digits'
+  /** The ink is unlike pen strokes (filled areas): likely not a digit at all. */
+  | 'unlike-strokes';
+
+/** One picture read as a digit: the model's answer and what it saw. */
+export interface DigitReading {
+  digit: number;
+  confidence: number;
+  /** Ten class probabilities, digit 0 first. */
+  probabilities: number[];
+  /** The 28x28 input the model saw, as grey bytes (ink = 255): "what the model sees". */
+  input: Uint8Array;
+}
