@@ -8,14 +8,13 @@
  * training host. Every handler validates its payload first (validation.ts).
  */
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { describeFsError, FolderWriteError, isEmptyOrMissing } from '../ml/atomicFolder.ts';
 import { selectBackend, type BackendChoice, type BackendName } from '../ml/backend.ts';
 import { CLASSES, PIXELS, bytesToInputs, type MnistSplits } from '../ml/dataset.ts';
 import { metricsFromProbabilities, predictSet } from '../ml/evaluate.ts';
 import { appLimits } from '../ml/limits.ts';
 import { loadMnist } from '../ml/mnist.ts';
-import { ModelFolderError, modelFolderRefusal, saveModelFolder, writeModelFolderFiles } from '../ml/modelFolder.ts';
+import { ModelFolderError, modelFolderRefusal, saveModelFolder } from '../ml/modelFolder.ts';
 import { DEFAULT_PRESET, PRESETS, PRESET_NAMES } from '../ml/models.ts';
 import { classify, isFailure, LOW_CONFIDENCE, readPictures } from '../ml/predict.ts';
 import type {
@@ -96,15 +95,6 @@ async function packageVersion(): Promise<string> {
   }
 }
 
-/** Copies a model folder's files (a plain tfjs folder without metadata) into `dir`, atomically. */
-async function copyModelFolder(from: string, dir: string): Promise<void> {
-  const files: Record<string, Uint8Array> = {};
-  for (const entry of await fs.readdir(from, { withFileTypes: true })) {
-    if (entry.isFile()) files[entry.name] = await fs.readFile(path.join(from, entry.name));
-  }
-  await writeModelFolderFiles(dir, files, { overwrite: true });
-}
-
 export function createStudioService(options: StudioServiceOptions): StudioService {
   const hub = new EventHub<StudioEvents>();
   const backend = once<BackendChoice>(() => selectBackend(options.backend));
@@ -177,8 +167,9 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
   const writeModel = (dir: string) =>
     current.use(async (entry) => {
       try {
-        if (entry.metadata) await saveModelFolder(dir, entry.model, entry.metadata, { overwrite: true });
-        else await copyModelFolder(entry.info.dir, dir);
+        // From memory, not by copying the source folder's files: they were checked when loaded and
+        // may have changed since (a model without metadata is written as a plain tfjs folder).
+        await saveModelFolder(dir, entry.model, entry.metadata, { overwrite: true });
       } catch (error) {
         if (error instanceof ModelFolderError) throw new StudioError('conflict', error.message);
         if (error instanceof FolderWriteError) throw new StudioError('unavailable', error.message);

@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { describeIssues } from '../ml/zodIssues.ts';
 import { PRESET_NAMES } from '../ml/models.ts';
 import { PICTURE_LIMITS, REQUEST_LIMITS, TRAINING_LIMITS, describeMegabytes } from '../ml/limits.ts';
 import { REQUEST_NAMES, type Payload, type RequestName, type StudioHandlers } from './contract.ts';
@@ -127,16 +128,6 @@ export const PAYLOAD_SCHEMAS: { [K in RequestName]: z.ZodType<unknown> } = {
   relabelMyDigit: z.strictObject({ file: collectionFile, label: digitLabel }),
   evaluateMyDigits: noPayload,
 };
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((issue) => {
-      const where = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-      return where ? `${where}: ${issue.message}` : issue.message;
-    })
-    .join('; ');
-}
 
 /**
  * Checks a request's payload and returns it typed; throws StudioError('invalid-payload') whose

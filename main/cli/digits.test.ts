@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,6 +129,19 @@ describe('digits errors', () => {
     expectOneLineError(await digits('train', '--steps=-3'), /--steps must be a whole number/);
     expect((await digits('train', '--steps', 'x')).code).toBe(2);
     expectOneLineError(await digits('train', '--steps', '-3'), /Option '--steps' argument is ambiguous/);
+  });
+
+  it('--model: a plain tfjs folder loads with a note on stderr; a named pipe for weights.bin is one line, not a hang', async () => {
+    const good = path.join(tmp, 'seven.png'); // written by the predict test above
+    const plainDir = path.join(tmp, 'plain-model');
+    await mkdir(plainDir);
+    for (const name of ['model.json', 'weights.bin']) await copyFile(path.join(tmp, 'run', 'model', name), path.join(plainDir, name));
+    const plain = await digits('predict', '--model', plainDir, good);
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).toMatch(/^Note: No SHA-256 is recorded for the weights \(an older or foreign model folder\), so damage to them cannot be detected$/m);
+    await rm(path.join(plainDir, 'weights.bin'));
+    execFileSync('mkfifo', [path.join(plainDir, 'weights.bin')]);
+    expectOneLineError(await digits('test', '--model', plainDir), /plain-model: weights file "weights.bin" \(listed in model.json\) is a named pipe, not a regular file; refused/);
   });
 
   it('names a missing model folder or data folder', async () => {

@@ -5,6 +5,7 @@ import { selectBackend, isBackendName, type BackendChoice } from '../ml/backend.
 import type { MnistSplits } from '../ml/dataset.ts';
 import { describeFolder, readLabelledFolder, type LabelledFolder } from '../ml/labelledFolder.ts';
 import { loadMnist } from '../ml/mnist.ts';
+import { loadModelFolder, type LoadedModel } from '../ml/modelFolder.ts';
 import { UsageError } from './errors.ts';
 
 /** Parsed command-line flags, by name without the dashes. */
@@ -83,6 +84,13 @@ export async function modelDirFlag(flags: Flags): Promise<string> {
   if (dir === null) throw new UsageError(`--model is required: the workspace ${workspace} has no current model yet (train or import one in the app)`);
   console.error(`Model: ${dir} (the current model of ${workspace})`);
   return dir;
+}
+
+/** Loads a model folder (checked as untrusted input) and says on standard error what the user should know about it. */
+export async function openModel(dir: string): Promise<LoadedModel> {
+  const loaded = await loadModelFolder(dir);
+  for (const note of loaded.notes) console.error(`Note: ${note}`);
+  return loaded;
 }
 
 export function printJson(value: unknown): void {

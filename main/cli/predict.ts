@@ -1,8 +1,7 @@
 /** `digits predict`: the seed's mnist_app.py, for any number of files at once. */
-import { loadModelFolder } from '../ml/modelFolder.ts';
 import { isFailure, predictImages, predictNumbers } from '../ml/predict.ts';
 import { UsageError } from './errors.ts';
-import { openBackend, printJson, modelDirFlag, type Command } from './options.ts';
+import { openBackend, openModel, printJson, modelDirFlag, type Command } from './options.ts';
 
 export const predictCommand: Command = {
   async run(flags, files) {
@@ -12,7 +11,7 @@ export const predictCommand: Command = {
       throw new UsageError('--number segments the picture itself; it cannot be combined with --seed-preprocessing');
     }
     await openBackend(flags);
-    const { model } = await loadModelFolder(modelDir);
+    const { model } = await openModel(modelDir);
     const json = flags.json === true;
     let failed: boolean;
     if (flags.number === true) {

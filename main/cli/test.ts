@@ -3,9 +3,8 @@
  * set or (with `--images DIR`) on a labelled picture folder, each mistake naming its file.
  */
 import { evaluateModel, type EvaluationMetrics } from '../ml/evaluate.ts';
-import { loadModelFolder } from '../ml/modelFolder.ts';
 import { UsageError } from './errors.ts';
-import { modelDirFlag, openBackend, openData, openPictures, printJson, stringFlag, type Command } from './options.ts';
+import { modelDirFlag, openBackend, openData, openModel, openPictures, printJson, stringFlag, type Command } from './options.ts';
 
 /** Mistakes listed in the text output (the JSON lists all of them). */
 const MISTAKES_SHOWN = 20;
@@ -17,7 +16,7 @@ export const testCommand: Command = {
     if (imagesDir !== undefined && stringFlag(flags, 'data') !== undefined) throw new UsageError('give --data (MNIST files) or --images (pictures), not both');
     const json = flags.json === true;
     await openBackend(flags);
-    const { model } = await loadModelFolder(modelDir);
+    const { model } = await openModel(modelDir);
     let metrics: EvaluationMetrics;
     let files: string[] | null = null;
     let failed: { file: string; error: string }[] = [];

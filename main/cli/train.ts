@@ -3,13 +3,13 @@
  * also (or only) on labelled pictures, from scratch or fine-tuning a model (`--from`).
  */
 import path from 'node:path';
-import { loadModelFolder, type TrainedOn } from '../ml/modelFolder.ts';
+import type { TrainedOn } from '../ml/modelFolder.ts';
 import { PRESET_NAMES, DEFAULT_PRESET, isPresetName } from '../ml/models.ts';
 import { DEFAULT_HOLDOUT, heldOutCaveat, preparePictureRun, type PictureRun } from '../ml/pictureRun.ts';
 import { trainRun } from '../ml/runs.ts';
 import type { TrainingEvent, TrainingOptions } from '../ml/trainer.ts';
 import { UsageError } from './errors.ts';
-import { intFlag, numberFlag, openBackend, openData, openPictures, printJson, stringFlag, type Command } from './options.ts';
+import { intFlag, numberFlag, openBackend, openData, openModel, openPictures, printJson, stringFlag, type Command } from './options.ts';
 import { ProgressBar } from './progressBar.ts';
 
 /** JSON progress lines at most this often (the first and last step always). */
@@ -42,7 +42,7 @@ export const trainCommand: Command = {
     const cleanup: (() => void)[] = [];
     if (imagesDir) {
       const folder = await openPictures(imagesDir, json);
-      const from = fromDir ? await loadModelFolder(fromDir) : null;
+      const from = fromDir ? await openModel(fromDir) : null;
       // The trainer copies the starting weights into its own model; this one goes when the run ends.
       if (from) cleanup.push(() => from.model.dispose());
       pictureRun = preparePictureRun({

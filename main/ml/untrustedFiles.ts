@@ -57,7 +57,7 @@ function kindOf(stat: Stats): string {
  */
 export async function resolveInside(realRoot: string, relative: string, label: string): Promise<string> {
   if (path.isAbsolute(relative) || path.win32.isAbsolute(relative) || relative.includes('\0')) {
-    throw new UntrustedFileError(`${label}: an absolute path is not allowed; files must lie inside the folder`, 'outside');
+    throw new UntrustedFileError(`${label}: an absolute path leads outside the folder; refused`, 'outside');
   }
   const lexical = path.resolve(realRoot, relative);
   if (!isInside(realRoot, lexical)) {
