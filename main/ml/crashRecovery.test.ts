@@ -14,7 +14,8 @@ import { nodeFolderFs, type FolderFs } from './atomicFolder.ts';
 import { selectBackend } from './backend.ts';
 import { checkpointsDir, loadCheckpoint, saveCheckpoint, type RunSettings } from './checkpoint.ts';
 import { crashingFs, type CrashingFs } from './crashingFs.ts';
-import { loadModelFolder, saveModelFolder, type ModelMetadata } from './modelFolder.ts';
+import { loadModelFolder, saveModelFolder } from './modelFolder.ts';
+import { buildMetadata } from './runs.ts';
 
 const settings: RunSettings = { preset: 'seed', totalSteps: 1000, batchSize: 10, learningRate: 0.1, trainCount: 50, seed: 1 };
 const EVERY = 10;
@@ -39,8 +40,7 @@ async function saveRun(runDir: string, step: number, fsx?: CrashingFs): Promise<
   }
   const model = modelAt(step);
   try {
-    const metadata = { format: 'digit-studio-model/1', training: { steps: step } } as ModelMetadata;
-    await saveModelFolder(path.join(runDir, 'model'), model, metadata, { overwrite: true, fs: fsx });
+    await saveModelFolder(path.join(runDir, 'model'), model, buildMetadata(settings, step), { overwrite: true, fs: fsx });
   } finally {
     model.dispose();
   }
