@@ -58,7 +58,7 @@ export async function writeHandwrittenFolder(dir: string, perDigit: number, seed
 /** Trains the default model the way `digits train` does with no options (the starting point). */
 export async function trainDefaultModel(data: MnistSplits, runDir: string): Promise<LoadedModel> {
   const result = await trainModel(data, { preset: DEFAULT_PRESET, runDir, validate: false, checkpointEvery: 1e9 });
-  return { model: result.model, metadata: null, dir: runDir };
+  return { model: result.model, metadata: null, dir: runDir, notes: [] };
 }
 
 export async function measureFineTune(

@@ -8,6 +8,7 @@
  * training host. Every handler validates its payload first (validation.ts).
  */
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { describeFsError, FolderWriteError, isEmptyOrMissing } from '../ml/atomicFolder.ts';
 import { selectBackend, type BackendChoice, type BackendName } from '../ml/backend.ts';
 import { CLASSES, PIXELS, bytesToInputs, type MnistSplits } from '../ml/dataset.ts';
