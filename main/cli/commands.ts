@@ -80,6 +80,11 @@ export const COMMANDS: Record<string, CommandSpec> = {
       holdout: { type: 'string', value: 'F', help: "the share of each digit's pictures never trained on, to measure accuracy on (default: 0.2; 0 allowed)" },
       augment: { type: 'boolean', help: 'add moved, rotated, scaled, thicker and thinner copies of the pictures (off: it did not help when measured)' },
       seed: { type: 'string', value: 'N', help: 'the random seed for initialisation, shuffling and the held-out split (default: 1)' },
+      threads: {
+        type: 'string',
+        value: 'N',
+        help: "threads sharing each step's arithmetic on the wasm and cpu backends (default: one per core; native TensorFlow: 1, it has its own); the result equals one thread's up to rounding",
+      },
       backend: FLAGS.backend,
       json: FLAGS.json,
     },
