@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../ml/backend.ts';
 import { PIXELS, sliceImageSet, type MnistSplits } from '../ml/dataset.ts';
+import { acquireLock, destinationLockFile } from '../ml/folderLock.ts';
 import { PICTURE_LIMITS, REQUEST_LIMITS } from '../ml/limits.ts';
 import { loadMnist } from '../ml/mnist.ts';
 import { exportModel } from '../ml/runs.ts';
@@ -194,6 +195,13 @@ describe('studio service', () => {
     expect(await service.handlers.exportModel({ dir: busy, overwrite: true })).toEqual({ status: 'exported', dir: busy });
     expect((await readdir(busy)).sort()).toEqual(['metadata.json', 'model.json', 'weights.bin']);
     expect((await readdir(tmp)).filter((name) => name.startsWith('export-busy'))).toEqual(['export-busy']);
+
+    // While another export (this app or `digits export`) writes the folder, a second one is refused.
+    const lock = await acquireLock(destinationLockFile(busy), `export folder ${busy}`);
+    const refused = await rejection(service.handlers.exportModel({ dir: busy, overwrite: true }));
+    expect(refused.code).toBe('busy');
+    expect(refused.message).toMatch(`export folder ${busy} is in use by process ${process.pid}`);
+    await lock.release();
 
     // The exported folder is a model: importing it gives the same predictions.
     const reimported = await service.handlers.importModel({ dir: busy });

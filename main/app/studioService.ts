@@ -13,6 +13,7 @@ import { describeFsError, FolderWriteError, isEmptyOrMissing } from '../ml/atomi
 import { selectBackend, type BackendChoice, type BackendName } from '../ml/backend.ts';
 import { CLASSES, PIXELS, bytesToInputs, type MnistSplits } from '../ml/dataset.ts';
 import { metricsFromProbabilities, predictSet } from '../ml/evaluate.ts';
+import { FolderLockedError, withDestinationLock } from '../ml/folderLock.ts';
 import { appLimits } from '../ml/limits.ts';
 import { loadMnist } from '../ml/mnist.ts';
 import { ModelFolderError, modelFolderRefusal, saveModelFolder } from '../ml/modelFolder.ts';
@@ -193,6 +194,23 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
     return isEmptyOrMissing(dir);
   };
 
+  /**
+   * Writes the current model into `dir` holding its lock (shared with `digits export`), so two
+   * exports into one folder cannot both replace it; asks first unless `dir` is empty or `overwrite`.
+   */
+  const exportInto = async (dir: string, overwrite: boolean): Promise<ExportResult> => {
+    try {
+      return await withDestinationLock(dir, async () => {
+        if (!overwrite && !(await folderIsEmpty(dir))) return { status: 'needs-confirmation', dir };
+        await writeModel(dir);
+        return { status: 'exported', dir };
+      });
+    } catch (error) {
+      if (error instanceof FolderLockedError) throw new StudioError('busy', error.message);
+      throw error;
+    }
+  };
+
   // Every handler sees only a payload that passed its schema (validation.ts).
   const handlers: StudioHandlers = withValidation({
     async getAppInfo() {
@@ -327,9 +345,7 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
           overwrite = true;
         }
       }
-      if (!overwrite && !(await folderIsEmpty(dir))) return { status: 'needs-confirmation', dir };
-      await writeModel(dir);
-      return { status: 'exported', dir };
+      return exportInto(dir, overwrite);
     },
 
     async importModel(payload) {

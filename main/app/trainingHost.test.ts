@@ -7,6 +7,7 @@ import type { ModelInfo, TrainingEvent, TrainingUpdate } from './contract.ts';
 import { fakeForker } from './fakeTrainer.ts';
 import { LossCurve } from './lossCurve.ts';
 import { readCheckpointInfo, saveCheckpoint } from '../ml/checkpoint.ts';
+import { acquireLock, runLockFile } from '../ml/folderLock.ts';
 import { forkNodeTrainer } from './nodeTrainingProcess.ts';
 import { createTrainingHost, type TrainingHostOptions } from './trainingHost.ts';
 import { rejection } from './testing.ts';
@@ -138,6 +139,13 @@ describe('training host with a scripted child', () => {
       ['seed-complete', 8, 8, false],
       ['seed-half', 4, 8, true],
     ]);
+
+    // A run that `digits train` (or any other process) holds is refused, naming the process.
+    const lock = await acquireLock(runLockFile(path.join(workspace, 'runs', 'seed-half')), 'run seed-half');
+    const busy = await rejection(host.resumeRun('seed-half'));
+    expect(busy.code).toBe('busy');
+    expect(busy.message).toMatch(new RegExp(`^Run seed-half is in use by process ${process.pid} `));
+    await lock.release();
   });
 });
 

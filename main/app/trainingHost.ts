@@ -14,6 +14,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { BackendName } from '../ml/backend.ts';
 import { readCheckpointInfo } from '../ml/checkpoint.ts';
+import { lockRefusal, runLockFile } from '../ml/folderLock.ts';
 import type { ModelInfo, RunSummary, TrainingEvent, TrainingRequest, TrainingSnapshot, TrainingState, TrainingUpdate } from './contract.ts';
 import { StudioError } from './errors.ts';
 import { EventHub } from './eventHub.ts';
@@ -293,6 +294,9 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
     async resumeRun(id) {
       ensureIdle();
       const runDir = path.join(runsDir(options.workspaceDir), id);
+      // The same lock as `digits train`: a run the CLI is training is not started twice.
+      const busy = await lockRefusal(runLockFile(runDir), `Run ${id}`);
+      if (busy) throw new StudioError('busy', busy);
       const checkpoint = await readCheckpointInfo(runDir);
       if (!checkpoint) throw new StudioError('not-found', `Run ${id} has no checkpoint to resume from (${runDir}).`);
       if (checkpoint.step >= checkpoint.totalSteps) {
@@ -301,7 +305,9 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
       const runRecord = await readRunRecord(runDir);
       const history = await readHistory(runDir);
       ensureIdle();
-      launch(id, runDir, runRecord?.request ?? requestFromSettings(checkpoint.settings), history, runRecord?.fromModelDir);
+      // Resume continues the run to its saved total (which `digits train` may have changed since).
+      const { epochs: _epochs, ...asked } = runRecord?.request ?? requestFromSettings(checkpoint.settings);
+      launch(id, runDir, { ...asked, steps: checkpoint.settings.totalSteps }, history, runRecord?.fromModelDir);
       return { runId: id };
     },
 

@@ -4,6 +4,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acquireLock, runLockFile } from '../ml/folderLock.ts';
 
 const BIN = path.resolve('bin/digits.mjs');
 let tmp: string;
@@ -70,6 +71,31 @@ describe('digits train / test / export', () => {
     const lines = jsonLines(out.stdout);
     expect(lines[0]).toMatchObject({ type: 'start', startStep: 30, totalSteps: 40, resumed: true });
     expect(lines.filter((l) => l.type === 'progress').at(-1)!.step).toBe(40);
+  });
+
+  it('says what a rerun does with what was typed, and refuses what it cannot honour', async () => {
+    expectOneLineError(
+      await digits('train', '--preset', 'seed', '--steps', '35', '--limit', '1000', '--run', run()),
+      /is already at step 40; a total of 35 steps would undo training/,
+    );
+    expectOneLineError(
+      await digits('train', '--preset', 'seed', '--learning-rate', '0.5', '--run', run()),
+      /holds a run at step 40 with learning rate 0\.1 \(asked for 0\.5\); a resumed run keeps its settings/,
+    );
+    const again = await digits('train', '--preset', 'seed', '--run', run());
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/Training seed on 1000 images, 40 steps .*resuming at step 40/);
+    expect(again.stdout).toMatch(/Note: The run is already complete \(step 40 of 40\): nothing left to train\./);
+  });
+
+  it('refuses a second writer of the same run folder, naming the process that holds it', async () => {
+    const lock = await acquireLock(runLockFile(run()), `run ${run()}`);
+    try {
+      const second = await digits('train', '--preset', 'seed', '--steps', '50', '--run', run());
+      expectOneLineError(second, new RegExp(`run ${run()} is in use by process ${process.pid} `));
+    } finally {
+      await lock.release();
+    }
   });
 
   it('tests a model folder on the 10,000 test images', async () => {

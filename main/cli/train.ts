@@ -115,6 +115,7 @@ export const trainCommand: Command = {
           `Training ${event.preset} on ${event.trainCount} images, ${event.totalSteps} steps ` +
             `(${event.stepsPerEpoch} per epoch, batch ${event.batchSize}), ${from}. Run folder: ${options.runDir}`,
         );
+        for (const notice of event.notices ?? []) console.log(`Note: ${notice}`);
       } else if (event.type === 'progress') {
         bar?.update(event, totalSteps, batchSize);
         if (!bar && event.step % 1000 === 0) {

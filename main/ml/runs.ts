@@ -4,10 +4,12 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
+import { FolderWriteError } from './atomicFolder.ts';
 import { currentBackend } from './backend.ts';
 import { CheckpointError, loadCheckpoint, type RunSettings } from './checkpoint.ts';
 import type { ImageSet, MnistSplits } from './dataset.ts';
 import { evaluateModel, type EvaluationMetrics } from './evaluate.ts';
+import { withRunLock } from './folderLock.ts';
 import { PRESETS, createModel } from './models.ts';
 import {
   DEFAULT_LABELS,
@@ -57,7 +59,9 @@ export function buildMetadata(settings: RunSettings, step: number, test?: Evalua
  * The model of a run's latest checkpoint, holding the moving-average weights when the preset
  * keeps them (what the seed's test script restores).
  */
-export async function modelFromCheckpoint(runDir: string): Promise<{ model: tf.Sequential; settings: RunSettings; step: number }> {
+export async function modelFromCheckpoint(
+  runDir: string,
+): Promise<{ model: tf.Sequential; settings: RunSettings; step: number; notes: string[] }> {
   const state = await loadCheckpoint(runDir);
   if (!state) throw new CheckpointError(`${runDir} holds no checkpoint (is it a run folder? train into it first)`);
   const model = createModel(state.settings.preset, state.settings.seed);
@@ -66,7 +70,7 @@ export async function modelFromCheckpoint(runDir: string): Promise<{ model: tf.S
     model.trainableWeights.forEach((w, i) => (w.read() as tf.Variable).assign(state.averages[i]));
   }
   for (const t of [...state.weights, ...state.averages, ...state.optimizer.map((n) => n.tensor)]) t.dispose();
-  return { model, settings: state.settings, step: state.step };
+  return { model, settings: state.settings, step: state.step, notes: state.notes };
 }
 
 /**
@@ -101,20 +105,30 @@ export async function trainRun(
   hooks: TrainingHooks = {},
   trainedOn?: TrainedOn,
 ): Promise<TrainRunOutcome> {
-  const result = await trainModel(data, options, hooks);
-  try {
-    const { step, totalSteps } = result;
-    if (result.stopped) return { stopped: true, step, totalSteps };
-    const modelDir = runModelDir(options.runDir);
-    // Held-out pictures (training on labelled pictures) are measured and recorded beside MNIST's test.
-    const images = options.heldOutImages?.count ? evaluateModel(result.model, options.heldOutImages) : undefined;
-    const extras: MetadataExtras = {
-      ...(trainedOn ? { trainedOn } : {}),
-      ...(images ? { images: { accuracy: images.accuracy, loss: images.loss, count: images.count } } : {}),
-    };
-    const test = (await exportModel(result.model, result.settings, step, modelDir, { overwrite: true, test: data.test, extras }))!;
-    return { stopped: false, step, totalSteps, modelDir, test, ...(images ? { images } : {}) };
-  } finally {
-    result.model.dispose();
-  }
+  // One writer per run folder, whether the CLI or the app's training worker ("run X is in use by process N").
+  return withRunLock(options.runDir, async () => {
+    const result = await trainModel(data, options, hooks);
+    try {
+      const { step, totalSteps } = result;
+      if (result.stopped) return { stopped: true, step, totalSteps };
+      const modelDir = runModelDir(options.runDir);
+      // Held-out pictures (training on labelled pictures) are measured and recorded beside MNIST's test.
+      const images = options.heldOutImages?.count ? evaluateModel(result.model, options.heldOutImages) : undefined;
+      const extras: MetadataExtras = {
+        ...(trainedOn ? { trainedOn } : {}),
+        ...(images ? { images: { accuracy: images.accuracy, loss: images.loss, count: images.count } } : {}),
+      };
+      let test: EvaluationMetrics;
+      try {
+        test = (await exportModel(result.model, result.settings, step, modelDir, { overwrite: true, test: data.test, extras }))!;
+      } catch (error) {
+        if (!(error instanceof FolderWriteError)) throw error;
+        const safe = `the checkpoint at step ${step} is intact, so running the same training again writes the model folder`;
+        throw new FolderWriteError(`${error.message}; ${safe}`, error.code);
+      }
+      return { stopped: false, step, totalSteps, modelDir, test, ...(images ? { images } : {}) };
+    } finally {
+      result.model.dispose();
+    }
+  });
 }

@@ -117,7 +117,7 @@ describe('trainModel', () => {
     const runDir = path.join(tmp, 'mismatch');
     (await trainModel(data, { preset: 'seed', runDir, steps: 2, limit: 400, validate: false })).model.dispose();
     await expect(trainModel(data, { preset: 'seed', runDir, steps: 4, limit: 600, validate: false })).rejects.toThrow(
-      /trainCount 400 \(asked for 600\)/,
+      /training images 400 \(asked for 600\)/,
     );
   });
 

@@ -176,12 +176,59 @@ function setInitialWeights(model: tf.LayersModel, weights: tf.Tensor[]): void {
   model.setWeights(weights);
 }
 
-function checkResumable(saved: RunSettings, wanted: RunSettings, runDir: string): void {
-  const mismatch = (['preset', 'batchSize', 'trainCount'] as const).filter((k) => saved[k] !== wanted[k]);
-  if (mismatch.length > 0) {
-    const what = mismatch.map((k) => `${k} ${saved[k]} (asked for ${wanted[k]})`).join(', ');
-    throw new Error(`${runDir} holds a run with ${what}; use another run folder or the same settings`);
+/** A rerun asked for something a resumed run cannot honour. */
+export class ResumeError extends Error {
+  override name = 'ResumeError';
+}
+
+/**
+ * The options a resumed run continues with: its saved settings, with the total changed only when
+ * asked. A different preset, batch size, learning rate, seed or number of training images is
+ * refused (the run would silently become something else), and so is a total below the saved
+ * step; what does happen is said in `notices`. `available` is the number of training images.
+ */
+export function resumeOptions(
+  saved: { step: number; settings: RunSettings },
+  options: TrainingOptions,
+  available: number,
+): { options: TrainingOptions; notices: string[] } {
+  const { step, settings: had } = saved;
+  const asked: [string, number | string, number | string | undefined][] = [
+    ['preset', had.preset, options.preset],
+    ['batch size', had.batchSize, options.batchSize],
+    ['learning rate', had.learningRate, options.learningRate],
+    ['seed', had.seed, options.seed],
+    ['training images', had.trainCount, options.limit === undefined ? undefined : Math.min(options.limit, available)],
+  ];
+  // A smaller data set than the run was started on cannot give it the same batches.
+  if (options.limit === undefined && available < had.trainCount) asked.push(['training images', had.trainCount, `${available}, all there are`]);
+  const conflicts = asked.filter(([, saved, wanted]) => wanted !== undefined && wanted !== saved);
+  if (conflicts.length > 0) {
+    const what = conflicts.map(([name, saved, wanted]) => `${name} ${saved} (asked for ${wanted})`).join(', ');
+    throw new ResumeError(
+      `${options.runDir} holds a run at step ${step} with ${what}; a resumed run keeps its settings. ` +
+        'Leave them out to continue it, or train into another run folder.',
+    );
   }
+  const stepsPerEpoch = Math.ceil(had.trainCount / had.batchSize);
+  const wanted = options.steps ?? (options.epochs !== undefined ? options.epochs * stepsPerEpoch : undefined);
+  const notices: string[] = [];
+  let totalSteps = had.totalSteps;
+  if (wanted !== undefined && wanted !== had.totalSteps) {
+    if (wanted < step) {
+      throw new ResumeError(
+        `${options.runDir} is already at step ${step}; a total of ${wanted} steps would undo training. ` +
+          `Ask for more than ${step} steps to train further, or train into another run folder.`,
+      );
+    }
+    notices.push(`The run's total changes from ${had.totalSteps} to ${wanted} steps, as asked.`);
+    totalSteps = wanted;
+  }
+  if (step >= totalSteps) notices.push(`The run is already complete (step ${step} of ${totalSteps}): nothing left to train.`);
+  return {
+    options: { ...options, batchSize: had.batchSize, learningRate: had.learningRate, seed: had.seed, limit: had.trainCount, steps: totalSteps, epochs: undefined },
+    notices,
+  };
 }
 
 /** tfjs's name of the active backend, in ours. */
@@ -211,7 +258,16 @@ export async function trainModel(data: MnistSplits, options: TrainingOptions, ho
   }
 }
 
-async function runTraining(data: MnistSplits, options: TrainingOptions, hooks: TrainingHooks, opened: GradientStep[]): Promise<TrainingResult> {
+async function runTraining(data: MnistSplits, requested: TrainingOptions, hooks: TrainingHooks, opened: GradientStep[]): Promise<TrainingResult> {
+  const saved = await loadCheckpoint(requested.runDir);
+  let resumed: ReturnType<typeof resumeOptions> | null = null;
+  try {
+    resumed = saved && resumeOptions(saved, requested, data.train.count);
+  } finally {
+    if (saved && !resumed) tf.dispose([...saved.weights, ...saved.averages, ...saved.optimizer.map((n) => n.tensor)]);
+  }
+  const options = resumed?.options ?? requested;
+  const notices = saved ? [...saved.notes, ...resumed!.notices] : [];
   const recipe = PRESETS[options.preset].recipe;
   const train: ImageSet =
     options.limit !== undefined && options.limit < data.train.count
@@ -231,10 +287,8 @@ async function runTraining(data: MnistSplits, options: TrainingOptions, hooks: T
   const averages = recipe.movingAverageDecay > 0 ? trainable.map((v) => tf.variable(v, false)) : [];
   let step = 0;
 
-  const saved = await loadCheckpoint(options.runDir);
   if (saved) {
-    checkResumable(saved.settings, settings, options.runDir);
-    // The run's total may be extended or shortened on a rerun; the rest stays as first chosen.
+    // The run's total may be extended or shortened on a rerun (resumeOptions); the rest stays as first chosen.
     settings = { ...saved.settings, totalSteps: settings.totalSteps };
     model.setWeights(saved.weights);
     averages.forEach((a, i) => a.assign(saved.averages[i]));
@@ -269,6 +323,7 @@ async function runTraining(data: MnistSplits, options: TrainingOptions, hooks: T
     trainCount: train.count,
     validationCount: data.validation.count,
     resumed: saved !== null,
+    notices,
   });
 
   const stepTimes: number[] = [];

@@ -18,6 +18,8 @@ export type TrainingEvent =
       trainCount: number;
       validationCount: number;
       resumed: boolean;
+      /** What a resumed run did with what was asked, and checkpoints it skipped (for the user). */
+      notices?: string[];
     }
   | { type: 'progress'; step: number; epoch: number; loss: number; learningRate: number; samplesPerSecond: number }
   | {

@@ -120,6 +120,26 @@ describe('TrainPanel', () => {
     await waitFor(() => expect(screen.getByText('96.12%')).toBeTruthy());
   });
 
+  it('shows what a resumed run did with the request (notices from the trainer)', async () => {
+    const { api } = setup();
+    await waitFor(() => expect(api.getTrainingSnapshot).toHaveBeenCalled());
+    api.emit('training', { type: 'state', state: 'running', runId: 'run-3' });
+    const notice = 'Skipped a newer checkpoint: tensors.bin does not match the SHA-256 in checkpoint.json (the file is corrupt); using the one at step 25.';
+    api.emit('training', {
+      type: 'start',
+      preset: 'fast',
+      startStep: 25,
+      totalSteps: 100,
+      stepsPerEpoch: 10,
+      batchSize: 100,
+      trainCount: 1000,
+      validationCount: 500,
+      resumed: true,
+      notices: [notice],
+    });
+    await waitFor(() => expect(screen.getByTestId('training-notice').textContent).toBe(notice));
+  });
+
   it('pause, resume and stop call the api', async () => {
     const { api } = setup();
     api.emit('training', { type: 'state', state: 'running', runId: 'run-1' });
