@@ -7,52 +7,13 @@
 // `node bin/start.mjs --check` only runs the check (exit 1 when Electron cannot run).
 // DIGITS_RENDERER_DIR (a built page elsewhere, as in the tests) skips the build.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { findElectronRuntime } from './electronRuntime.mjs';
 
 const require = createRequire(import.meta.url);
-const PROBE_TIMEOUT_MS = 30_000;
-
-/** Where Electron's npm package keeps (or would keep) its binary; never triggers a download. */
-function electronBinary() {
-  let packageDir;
-  try {
-    packageDir = path.dirname(require.resolve('electron/package.json'));
-  } catch {
-    return { problem: 'the electron package is not installed (node_modules/electron is missing)' };
-  }
-  const pathFile = path.join(packageDir, 'path.txt');
-  const fallback = process.platform === 'win32' ? 'electron.exe' : process.platform === 'darwin' ? 'Electron.app/Contents/MacOS/Electron' : 'electron';
-  const relative = existsSync(pathFile) ? readFileSync(pathFile, 'utf8').trim() : null;
-  const override = process.env.ELECTRON_OVERRIDE_DIST_PATH;
-  if (!relative && !override) {
-    return { problem: "Electron's binary was never downloaded (node_modules/electron/path.txt is missing; its install step needs network access)" };
-  }
-  const binary = override ? path.join(override, relative ?? fallback) : path.join(packageDir, 'dist', relative);
-  if (!existsSync(binary)) return { problem: `Electron's binary is missing: ${binary}` };
-  return { binary };
-}
-
-/** Runs `electron --version`; returns the version, or the reason it does not run. */
-function probe(binary) {
-  const result = spawnSync(binary, ['--version'], { encoding: 'utf8', timeout: PROBE_TIMEOUT_MS });
-  if (result.error) return { problem: `Electron's binary does not start (${result.error.message})` };
-  if (result.status !== 0) {
-    const detail = `${result.stderr ?? ''}${result.stdout ?? ''}`.trim().split('\n')[0] || `exit code ${result.status ?? result.signal}`;
-    return { problem: `Electron's binary does not run here (${detail})` };
-  }
-  return { version: result.stdout.trim() };
-}
-
-function check() {
-  const found = electronBinary();
-  if (found.problem) return found;
-  const ran = probe(found.binary);
-  return ran.problem ? ran : { binary: found.binary, version: ran.version };
-}
-
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** What the built web page is made from: a newer file here means out/ is stale. */
 const PAGE_SOURCES = ['renderer', 'package.json', 'electron.vite.config.ts'];
@@ -103,7 +64,7 @@ function electronViteBin() {
   return path.join(path.dirname(require.resolve('electron-vite/package.json')), 'bin', 'electron-vite.js');
 }
 
-const result = check();
+const result = findElectronRuntime();
 if (result.problem && process.argv.includes('--check')) {
   console.error(
     [
