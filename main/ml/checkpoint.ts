@@ -15,7 +15,6 @@
  * hash) still load, with a note.
  */
 import * as tf from '@tensorflow/tfjs';
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import {
@@ -28,6 +27,7 @@ import {
   type FolderFs,
 } from './atomicFolder.ts';
 import { PRESET_NAMES, type PresetName } from './models.ts';
+import { sha256Hex } from './untrustedFiles.ts';
 import { weightDataBytes } from './weightBytes.ts';
 
 /** A named tensor as optimizers save their state (tfjs-core's NamedTensor, not re-exported by tfjs). */
@@ -122,10 +122,6 @@ function stepFolderName(step: number): string {
   return `step-${String(step).padStart(8, '0')}`;
 }
 
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
 /** A checkpoint folder to try, newest first. */
 interface Candidate {
   folder: string;
@@ -204,7 +200,7 @@ async function readCandidate(
     throw new Unusable(`${tensorsFile} cannot be read (${describeFsError(error)})`);
   }
   if (bytes.byteLength !== expected) throw new Unusable(`${tensorsFile} holds ${bytes.byteLength} bytes, expected ${expected}`);
-  if (manifest.tensors && sha256(bytes) !== manifest.tensors.sha256) {
+  if (manifest.tensors && sha256Hex(bytes) !== manifest.tensors.sha256) {
     throw new Unusable(`${tensorsFile} does not match the SHA-256 in ${MANIFEST} (the file is corrupt)`);
   }
   return { manifest, bytes };
@@ -330,7 +326,7 @@ export async function saveCheckpoint(runDir: string, state: CheckpointState, fsx
     savedAt: new Date().toISOString(),
     counts: { weights: state.weights.length, averages: state.averages.length, optimizer: state.optimizer.length },
     specs: specs as Manifest['specs'],
-    tensors: { bytes: tensors.byteLength, sha256: sha256(tensors) },
+    tensors: { bytes: tensors.byteLength, sha256: sha256Hex(tensors) },
   };
 
   let intact: number | null = null;

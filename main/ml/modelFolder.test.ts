@@ -137,6 +137,7 @@ describe('model folders', () => {
     await expect(stat(dir)).rejects.toThrow();
     const loaded = await loadModelFolder(dir);
     expect(loaded.metadata?.preset).toBe('fast');
+    expect(loaded.notes).toContain(`${dir} is missing after an interrupted write; loaded its complete copy ${path.basename(loaded.dir)}`);
     loaded.model.dispose();
     model.dispose();
   });

@@ -194,6 +194,7 @@ export async function loadModelFolder(requested: string): Promise<LoadedModel> {
   if (!stat.isDirectory()) throw new ModelFolderError(`${dir} is a file; a model folder holds ${MODEL_JSON} and ${WEIGHTS_BIN}`);
   const root = await fs.realpath(dir);
   const notes: string[] = [];
+  if (dir !== requested) notes.push(`${requested} is missing after an interrupted write; loaded its complete copy ${path.basename(dir)}`);
   const modelLabel = path.join(dir, MODEL_JSON);
 
   // 1. model.json: its fields, then the topology's shapes and parameter count, from the JSON alone.
