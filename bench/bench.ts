@@ -25,7 +25,7 @@ import { evaluateModel } from '../main/ml/evaluate.ts';
 import { defaultMnistDir, loadMnist } from '../main/ml/mnist.ts';
 import { DEFAULT_PRESET, PRESETS, type PresetName } from '../main/ml/models.ts';
 import { predictImages } from '../main/ml/predict.ts';
-import { renderMnistDigitPhoto } from '../main/ml/testImages.ts';
+import { renderMnistDigitPhoto } from '../test/testImages.ts';
 import { defaultTrainingThreads } from '../main/ml/parallelGradients.ts';
 import { trainModel } from '../main/ml/trainer.ts';
 import { FINE_TUNE_TARGETS, measureFineTune, trainDefaultModel } from './fineTune.ts';

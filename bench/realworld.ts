@@ -18,7 +18,7 @@ import { IMAGE_SIZE, PIXELS } from '../main/ml/dataset.ts';
 import { loadMnist } from '../main/ml/mnist.ts';
 import { loadModelFolder } from '../main/ml/modelFolder.ts';
 import { type PreprocessMode, preprocessImage } from '../main/ml/preprocess.ts';
-import { encodePixels, listFontFamilies, type Paper, type PhotoOptions, renderMnistDigitPhoto, renderTypesetDigit } from '../main/ml/testImages.ts';
+import { encodePixels, listFontFamilies, type Paper, type PhotoOptions, renderMnistDigitPhoto, renderTypesetDigit } from '../test/testImages.ts';
 import { seededRandom } from '../main/ml/random.ts';
 
 const MODES: PreprocessMode[] = ['seed', 'mnist'];

@@ -110,7 +110,7 @@ describe('digits train / test / export', () => {
 
   it('predicts each file on its own, with JSON results and exit code 1 when one failed', async () => {
     const good = path.join(tmp, 'seven.png');
-    const { renderMnistDigitPhoto } = await import('../ml/testImages.ts');
+    const { renderMnistDigitPhoto } = await import('../../test/testImages.ts');
     const { loadMnist } = await import('../ml/mnist.ts');
     const { test } = await loadMnist();
     await writeFile(good, await renderMnistDigitPhoto(test.images.subarray(0, 784), { format: 'png' }));

@@ -7,7 +7,7 @@ import { selectBackend } from './backend.ts';
 import { PIXELS, sliceImageSet, type MnistSplits } from './dataset.ts';
 import { loadMnist } from './mnist.ts';
 import { isFailure, LOW_CONFIDENCE, predictImages, predictNumbers, readPictures, type DigitPrediction, type NumberPrediction, type PictureReading } from './predict.ts';
-import { encodePixels, renderMnistDigitPhoto, renderTypesetDigit } from './testImages.ts';
+import { encodePixels, renderMnistDigitPhoto, renderTypesetDigit } from '../../test/testImages.ts';
 import { trainModel } from './trainer.ts';
 
 let data: MnistSplits;

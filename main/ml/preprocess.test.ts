@@ -14,7 +14,7 @@ import {
   preprocessToPreview,
   segmentDigits,
 } from './preprocess.ts';
-import { encodePixels, renderMnistDigitPhoto, renderTypesetDigit } from './testImages.ts';
+import { encodePixels, renderMnistDigitPhoto, renderTypesetDigit } from '../../test/testImages.ts';
 
 /** The first few MNIST test digits (784 bytes each, ink = 255) and their labels. */
 let digits: Uint8Array[] = [];

@@ -1,12 +1,13 @@
 /**
  * Renders test pictures with sharp: MNIST digits "photographed" on paper, typeset digits, and
  * small helpers to encode raw grey pixels. Used by tests and by the real-world benchmark, so
- * every picture is deterministic for a given seed.
+ * every picture is deterministic for a given seed. Lives outside main/ because it is never part
+ * of the app: it shells out to `fc-list` for fonts and exists for tests and benchmarks only.
  */
 import { execFileSync } from 'node:child_process';
 import sharp, { type Sharp } from 'sharp';
-import { IMAGE_SIZE } from './dataset.ts';
-import { seededRandom } from './random.ts';
+import { IMAGE_SIZE } from '../main/ml/dataset.ts';
+import { seededRandom } from '../main/ml/random.ts';
 
 export type PictureFormat = 'png' | 'jpeg' | 'webp' | 'gif' | 'tiff';
 export type Paper = 'white' | 'grey' | 'gradient';
