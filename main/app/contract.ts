@@ -42,6 +42,8 @@ export interface AppInfo {
   defaultPreset: PresetName;
   /** Hard limits main enforces (main/ml/limits.ts): the train panel's inputs, picture and request sizes. */
   limits: AppLimits;
+  /** Things to tell the user at start, e.g. why the model of the last session was not restored. */
+  notices?: string[];
 }
 
 export interface TrainingRequest {
@@ -113,6 +115,8 @@ export interface ModelInfo {
   preset: PresetName | null;
   testAccuracy: number | null;
   createdAt: string | null;
+  /** What the user should know about the folder, e.g. that no SHA-256 was recorded to verify its weights by. */
+  notes?: string[];
 }
 
 /** Shapes shared with the ML core, defined once in ml/types.ts. */

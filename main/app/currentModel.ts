@@ -31,7 +31,7 @@ export interface CurrentModelOptions {
   /** Awaited before any model is loaded (the backend must be chosen first). */
   beforeLoad?: () => Promise<unknown>;
   /** Loads a model folder; default: loadModelFolder. */
-  loadFolder?: (dir: string) => Promise<{ model: tf.LayersModel; metadata: ModelMetadata | null }>;
+  loadFolder?: (dir: string) => Promise<{ model: tf.LayersModel; metadata: ModelMetadata | null; notes?: string[] }>;
   /** Told of each new current model (not of the one restored at start). */
   onChange?: (info: ModelInfo) => void;
 }
@@ -41,18 +41,20 @@ interface SavedChoice {
   origin?: unknown;
 }
 
-function modelInfoOf(dir: string, origin: ModelInfo['origin'], metadata: ModelMetadata | null): ModelInfo {
+function modelInfoOf(dir: string, origin: ModelInfo['origin'], metadata: ModelMetadata | null, notes: string[] = []): ModelInfo {
   return {
     origin,
     dir,
     preset: metadata && isPresetName(String(metadata.preset)) ? metadata.preset : null,
     testAccuracy: typeof metadata?.test?.accuracy === 'number' ? metadata.test.accuracy : null,
     createdAt: typeof metadata?.createdAt === 'string' ? metadata.createdAt : null,
+    ...(notes.length > 0 ? { notes } : {}),
   };
 }
 
 export class CurrentModelSlot {
   #entry: Entry | null = null;
+  #restoreProblem: string | null = null;
   #restoring: Promise<void> | null = null;
   readonly #file: string;
   readonly #options: CurrentModelOptions;
@@ -81,20 +83,36 @@ export class CurrentModelSlot {
     return this.#restoring;
   }
 
+  /**
+   * Why the remembered model was not restored (its folder is gone, or refused by the checks of
+   * loadModelFolder: the folder may have changed since), or null. Start-up goes on without it.
+   */
+  async restoreProblem(): Promise<string | null> {
+    await this.restore();
+    return this.#restoreProblem;
+  }
+
   async #restore(): Promise<void> {
+    let saved: SavedChoice;
     try {
-      const saved = JSON.parse(await fs.readFile(this.#file, 'utf8')) as SavedChoice;
-      if (this.#entry || typeof saved.dir !== 'string') return;
-      const origin = saved.origin === 'imported' ? 'imported' : 'trained';
+      saved = JSON.parse(await fs.readFile(this.#file, 'utf8')) as SavedChoice;
+    } catch {
+      return; // No model remembered (or an unreadable note): start without one.
+    }
+    if (this.#entry || typeof saved.dir !== 'string') return;
+    const origin = saved.origin === 'imported' ? 'imported' : 'trained';
+    try {
       await this.#options.beforeLoad?.();
+      // The same checks as an import: the folder may have been changed since it was chosen.
       const loaded = await this.#load(saved.dir);
       if (this.#entry) {
         loaded.model.dispose();
         return;
       }
-      this.#entry = { info: modelInfoOf(saved.dir, origin, loaded.metadata), ...loaded, users: 0, retired: false };
-    } catch {
-      // No saved model, or its folder is gone: start without one.
+      this.#entry = { info: modelInfoOf(saved.dir, origin, loaded.metadata, loaded.notes), ...loaded, users: 0, retired: false };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.#restoreProblem = `The model of the last session was not loaded, so there is no current model: ${reason}`;
     }
   }
 
@@ -115,7 +133,7 @@ export class CurrentModelSlot {
   async replace(dir: string, origin: ModelInfo['origin']): Promise<ModelInfo> {
     await this.#options.beforeLoad?.();
     const loaded = await this.#load(dir);
-    const info = modelInfoOf(path.resolve(dir), origin, loaded.metadata);
+    const info = modelInfoOf(path.resolve(dir), origin, loaded.metadata, loaded.notes);
     const previous = this.#entry;
     this.#entry = { info, ...loaded, users: 0, retired: false };
     if (previous) this.#retire(previous);

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -118,6 +119,54 @@ describe('studio service', () => {
     const again = newService(workspace);
     expect(await again.handlers.getCurrentModel(undefined)).toMatchObject({ dir: modelDir, origin: 'imported' });
     await again.dispose();
+  });
+
+  it('never makes a refused folder the current model; a remembered folder that turned hostile does not stop start-up', async () => {
+    const workspace = path.join(tmp, 'ws-hostile');
+    const service = newService(workspace);
+    const good = await service.handlers.importModel({ dir: modelDir });
+    const remembered = await readFile(path.join(workspace, 'current-model.json'), 'utf8');
+    // Weights garbled at the same size: only the SHA-256 in metadata.json tells.
+    const garbled = path.join(tmp, 'garbled-model');
+    await cp(modelDir, garbled, { recursive: true });
+    await writeFile(path.join(garbled, 'weights.bin'), (await readFile(path.join(garbled, 'weights.bin'))).reverse());
+    expect((await rejection(service.handlers.importModel({ dir: garbled }))).message).toBe(
+      `${garbled}: weights.bin does not match the SHA-256 recorded in metadata.json: the file is damaged or was changed`,
+    );
+    expect(await service.handlers.getCurrentModel(undefined)).toEqual(good);
+    expect(await readFile(path.join(workspace, 'current-model.json'), 'utf8')).toBe(remembered);
+    await service.dispose();
+
+    // The remembered folder itself changes after the import: its weights.bin becomes a named pipe.
+    const folder = path.join(tmp, 'turns-hostile');
+    await cp(modelDir, folder, { recursive: true });
+    const first = newService(path.join(tmp, 'ws-turns'));
+    await first.handlers.importModel({ dir: folder });
+    await first.dispose();
+    await rm(path.join(folder, 'weights.bin'));
+    execFileSync('mkfifo', [path.join(folder, 'weights.bin')]);
+    const next = newService(path.join(tmp, 'ws-turns'));
+    expect(await next.handlers.getCurrentModel(undefined)).toBeNull(); // today: hangs on the pipe
+    const info = await next.handlers.getAppInfo(undefined);
+    expect(info.notices).toEqual([
+      `The model of the last session was not loaded, so there is no current model: ${folder}: weights file "weights.bin" (listed in model.json) is a named pipe, not a regular file; refused`,
+    ]);
+    expect((await rejection(next.handlers.evaluateModel(undefined))).code).toBe('no-model');
+    await next.dispose();
+  });
+
+  it('imports a plain tfjs folder (no metadata.json) with a note the user sees', async () => {
+    const plain = path.join(tmp, 'plain-model');
+    await mkdir(plain);
+    for (const name of ['model.json', 'weights.bin']) await cp(path.join(modelDir, name), path.join(plain, name));
+    const service = newService(path.join(tmp, 'ws-plain'));
+    const info = await service.handlers.importModel({ dir: plain });
+    expect(info).toMatchObject({ origin: 'imported', preset: null });
+    expect(info?.notes).toEqual([
+      `${plain} has no metadata.json (a plain TensorFlow.js model folder)`,
+      'No SHA-256 is recorded for the weights (an older or foreign model folder), so damage to them cannot be detected',
+    ]);
+    await service.dispose();
   });
 
   it('predicts a good PNG and fails a corrupt file on its own in the same call', async () => {

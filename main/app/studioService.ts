@@ -214,7 +214,7 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
   // Every handler sees only a payload that passed its schema (validation.ts).
   const handlers: StudioHandlers = withValidation({
     async getAppInfo() {
-      const [choice, splits, appVersion] = await Promise.all([backend(), data(), version]);
+      const [choice, splits, appVersion, restoreProblem] = await Promise.all([backend(), data(), version, current.restoreProblem()]);
       const info: AppInfo = {
         version: appVersion,
         shell: options.shell,
@@ -234,6 +234,7 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
         }),
         defaultPreset: DEFAULT_PRESET,
         limits: appLimits(),
+        ...(restoreProblem ? { notices: [restoreProblem] } : {}),
       };
       return info;
     },

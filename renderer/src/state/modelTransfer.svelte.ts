@@ -66,6 +66,7 @@ export class ModelTransfer {
       if (model === null) return;
       this.#host.onImported(model);
       this.#notices.success(`Imported the model from ${model.dir}.`);
+      for (const note of model.notes ?? []) this.#notices.info(note);
     }, 'Could not import the model');
   }
 

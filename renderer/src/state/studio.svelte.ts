@@ -85,6 +85,8 @@ export class Studio {
       try {
         this.info = await this.#api.getAppInfo();
         this.loadError = null;
+        // E.g. why the last session's model was not restored: stays until dismissed.
+        for (const notice of this.info.notices ?? []) this.notices.error(notice);
       } catch (error) {
         this.loadError = errorMessage(error);
         return;
