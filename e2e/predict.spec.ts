@@ -38,9 +38,10 @@ test('drop pictures on the window: a card per file, the broken ones with their o
     const card = ok.filter({ has: page.getByText(picture.name, { exact: true }) });
     await expect(card).toHaveCount(1);
     await expect(card.getByRole('img', { name: `What the model sees for ${picture.name}` })).toBeVisible();
-    const digit = Number(await card.getByLabel('Predicted digit').textContent());
-    expect(digit).toBeGreaterThanOrEqual(0);
-    expect(digit).toBeLessThanOrEqual(9);
+    // Exactly one digit: an empty or missing label must fail here, not read as Number('') = 0.
+    const text = (await card.getByLabel('Predicted digit').textContent())?.trim() ?? '';
+    expect(text).toMatch(/^[0-9]$/);
+    const digit = Number(text);
     if (digit === picture.label) right++;
   }
   // The fixture model is small (about 93% on the test set; it reads test image 8, an odd 5, as a 6):

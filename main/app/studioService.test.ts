@@ -253,8 +253,13 @@ describe('studio service', () => {
     await lock.release();
 
     // The exported folder is a model: importing it gives the same predictions.
+    const indices = [0, 1, 2, 3, 8];
+    const before = await service.handlers.getTestImages({ indices });
     const reimported = await service.handlers.importModel({ dir: busy });
     expect(reimported).toMatchObject({ origin: 'imported', dir: busy, preset: 'fast' });
+    const after = await service.handlers.getTestImages({ indices });
+    expect(before.every((image) => image.probabilities.length === 10)).toBe(true);
+    after.forEach((image, i) => image.probabilities.forEach((p, c) => expect(p).toBeCloseTo(before[i].probabilities[c], 6)));
     expect((await rejection(service.handlers.exportModel({ dir: 'relative/folder' }))).message).toMatch(/absolute/);
     expect((await rejection(service.handlers.exportModel({}))).message).toMatch(/needs dir/);
     expect((await rejection(service.handlers.importModel({ dir: path.join(tmp, 'no-such-model') }))).message).toMatch(/no-such-model/);

@@ -202,9 +202,12 @@ describe('WebSocket', () => {
     }
     expect(await call(ws, 'startTraining', { nope: 1 }, 5)).toEqual({
       id: 5,
-      error: { message: 'startTraining: preset is required', code: 'invalid-payload' },
+      error: { message: 'Invalid startTraining request: preset: preset must be one of seed, fast, cnn; Unrecognized key: "nope"', code: 'invalid-payload' },
     });
-    expect(await call(ws, 'getTestImages', undefined, 6)).toMatchObject({ id: 6, error: { message: expect.any(String) } });
+    expect(await call(ws, 'getTestImages', undefined, 6)).toEqual({
+      id: 6,
+      error: { message: 'Invalid getTestImages request: Invalid input: expected object, received undefined', code: 'invalid-payload' },
+    });
     expect(await call(ws, 'startTraining', { preset: 'fast' }, 8)).toEqual({ id: 8, result: { runId: 'run-1' } });
     ws.close();
   });
@@ -321,7 +324,7 @@ describe('a hostile or careless client', () => {
     expect(lines[0]).toMatch(/refused GET \/: 403 host/);
     expect(lines[1]).toMatch(/refused GET \/: 403 wrong-token/);
     expect(lines[2]).toMatch(/refused POST \/: 405/);
-    expect(lines[3]).toMatch(/request 1 invalid-payload: startTraining: preset is required/);
+    expect(lines[3]).toMatch(/request 1 invalid-payload: Invalid startTraining request: preset: preset must be one of seed, fast, cnn/);
     // The log keeps the detail the reply leaves out.
     expect(lines[4]).toMatch(/request 2 ENOENT: .*nonexistent-digits-dir/);
   });

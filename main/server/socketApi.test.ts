@@ -70,7 +70,7 @@ describe('createSocketApi', () => {
     const { server } = await setup();
     const api = client(server);
     await expect(api.startTraining({} as never)).rejects.toMatchObject({
-      message: 'startTraining: preset is required',
+      message: 'Invalid startTraining request: preset: preset must be one of seed, fast, cnn',
       code: 'invalid-payload',
     });
     await expect(api.listRuns()).resolves.toEqual([]);

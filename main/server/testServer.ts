@@ -8,6 +8,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { StudioEvents, StudioHandlers } from '../app/contract.ts';
+import { withValidation } from '../app/validation.ts';
 import type { StudioEventSource } from './server.ts';
 
 export class FakeEvents implements StudioEventSource {
@@ -26,27 +27,13 @@ export class FakeEvents implements StudioEventSource {
   }
 }
 
-class CodedError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-  ) {
-    super(message);
-  }
-}
-
 const unused = () => Promise.reject(new Error('not used by this test'));
 
-/** Handlers that answer without any ML: enough to exercise the transport. */
+/** Handlers that answer without any ML, behind the real payload validation: enough to exercise the transport. */
 export function fakeHandlers(overrides: Partial<StudioHandlers> = {}): StudioHandlers {
   const base: StudioHandlers = {
     getAppInfo: unused,
-    startTraining: async (payload) => {
-      if (typeof payload !== 'object' || payload === null || typeof payload.preset !== 'string') {
-        throw new CodedError('startTraining: preset is required', 'invalid-payload');
-      }
-      return { runId: 'run-1' };
-    },
+    startTraining: async () => ({ runId: 'run-1' }),
     resumeRun: unused,
     pauseTraining: async () => undefined,
     resumeTraining: unused,
@@ -77,7 +64,8 @@ export function fakeHandlers(overrides: Partial<StudioHandlers> = {}): StudioHan
     relabelMyDigit: unused,
     evaluateMyDigits: unused,
   };
-  return { ...base, ...overrides };
+  // Wrapped like the real service's: invalid payloads meet the real schemas (validation.ts).
+  return withValidation({ ...base, ...overrides });
 }
 
 /** A folder that looks like out/renderer, plus a secret file beside it (for traversal tests). */
