@@ -55,8 +55,11 @@ describe('run folder locks', () => {
     const stale = JSON.parse(await readFile(runLockFile(runDir), 'utf8'));
     expect(stale.pid).toBe(child.pid);
     expect(await lockRefusal(runLockFile(runDir), 'run')).toBeNull();
+    // A temp file of a process that crashed while locking goes too.
+    await writeFile(`${runLockFile(runDir)}.${child.pid}-0123456789abcdef.tmp`, '{}');
     const lock = await acquireLock(runLockFile(runDir), `run ${runDir}`);
     expect(JSON.parse(await readFile(runLockFile(runDir), 'utf8')).pid).toBe(process.pid);
+    expect(await readdir(runDir)).toEqual(['run.lock']);
     await lock.release();
     expect(await readdir(runDir)).toEqual([]);
   });

@@ -50,12 +50,7 @@ const heldTokens = new Set<string>();
 function ownerAlive(owner: LockOwner): boolean {
   if (owner.host !== os.hostname()) return true; // another machine (shared folder): cannot tell, assume so
   if (owner.pid === process.pid) return heldTokens.has(owner.token);
-  try {
-    process.kill(owner.pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return isAlive(owner.pid);
 }
 
 /** The owner written in a lock file; null when there is none; 'foreign' when it is not our lock. */
@@ -103,6 +98,7 @@ export async function acquireLock(file: string, what: string): Promise<FolderLoc
       try {
         await fs.link(temp, file);
         heldTokens.add(token);
+        await removeLeftovers(file);
         return newLock(file, token);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -128,6 +124,35 @@ export async function acquireLock(file: string, what: string): Promise<FolderLoc
     throw new FolderLockedError(`${what} is being locked by several processes at once; try again`, 0);
   } finally {
     await fs.rm(temp, { force: true });
+  }
+}
+
+/** How old a `.stale-` file must be before it is an orphan (not another process's takeover in progress). */
+const ORPHAN_AGE_MS = 60_000;
+
+/** Temp and stale files beside `file` left by processes that crashed while locking. */
+async function removeLeftovers(file: string): Promise<void> {
+  const dir = path.dirname(file);
+  const base = path.basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const temp = new RegExp(`^${base}\\.(\\d+)-[0-9a-f]{16}\\.tmp$`);
+  const stale = new RegExp(`^${base}\\.stale-[0-9a-f]{8}$`);
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    const full = path.join(dir, name);
+    const pid = temp.exec(name)?.[1];
+    if (pid !== undefined && Number(pid) !== process.pid && !isAlive(Number(pid))) await fs.rm(full, { force: true });
+    if (stale.test(name)) {
+      const stat = await fs.lstat(full).catch(() => null);
+      if (stat && Date.now() - stat.mtimeMs > ORPHAN_AGE_MS) await fs.rm(full, { force: true });
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
