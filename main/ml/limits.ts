@@ -32,6 +32,26 @@ export const PICTURE_FOLDER_LIMITS = {
   maxPictures: 100_000,
 } as const;
 
+/**
+ * A model folder to load (import, `--model`, the remembered current model, `--from`): it may come
+ * from anywhere, so everything is capped before it is read or built (modelFolderChecks.ts). Far
+ * above what a digit model needs (the largest preset, `cnn`, has 0.86M parameters in a 3.4 MB
+ * weights file and a 5 KB model.json) and far below what hurts (a 1.1M-unit layer declared in
+ * model.json would otherwise allocate gigabytes while tfjs builds it).
+ */
+export const MODEL_FOLDER_LIMITS = {
+  modelJsonBytes: 1 * MB,
+  metadataJsonBytes: 64 * 1024,
+  /** All weights files together. */
+  weightsBytes: 200 * MB,
+  weightsFiles: 100,
+  /** 200 MB of float32. */
+  parameters: 50_000_000,
+  layers: 500,
+  /** Values one image produces in any one layer: 1M floats = 4 MB per image. */
+  activationsPerImage: 1_000_000,
+} as const;
+
 /** Per-call limits of the requests the window (or a WebSocket client) sends. */
 export const REQUEST_LIMITS = {
   maxFilesPerPrediction: 200,

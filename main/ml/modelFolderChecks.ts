@@ -14,27 +14,11 @@
  */
 import { z } from 'zod';
 import { CLASSES, IMAGE_SIZE, PIXELS } from './dataset.ts';
+import { MODEL_FOLDER_LIMITS } from './limits.ts';
 import { PRESET_NAMES } from './models.ts';
 import { describeIssues } from './zodIssues.ts';
 
-const MB = 1024 * 1024;
-
-/**
- * Caps for a model folder, far above what a digit model needs (the largest preset, `cnn`, has
- * 0.86M parameters in a 3.4 MB weights file and a 5 KB model.json) and far below what hurts.
- */
-export const MODEL_FOLDER_LIMITS = {
-  modelJsonBytes: 1 * MB,
-  metadataJsonBytes: 64 * 1024,
-  /** All weights files together. */
-  weightsBytes: 200 * MB,
-  weightsFiles: 100,
-  /** 200 MB of float32. */
-  parameters: 50_000_000,
-  layers: 500,
-  /** Values one image produces in any one layer: 1M floats = 4 MB per image. */
-  activationsPerImage: 1_000_000,
-} as const;
+export { MODEL_FOLDER_LIMITS };
 
 /** Why a model folder is refused; the message names the file and what is wrong. */
 export class ModelFolderError extends Error {
