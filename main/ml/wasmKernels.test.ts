@@ -70,6 +70,68 @@ describe('registration', () => {
   });
 });
 
+/** The mark our override functions carry (wasmKernels.ts), whichever copy of the module registered them. */
+const REPLACED = Symbol.for('digit-studio.wasmKernels.replaced');
+
+/**
+ * Runs `compute` on wasm and counts the calls that reach the kernel registered under `name`,
+ * after checking that it is ours. The registration is restored afterwards.
+ */
+function callsToOverride(name: string, compute: () => unknown): number {
+  const config = tf.getKernel(name, 'wasm')!;
+  expect(config, name).toBeDefined();
+  expect(REPLACED in config.kernelFunc, `${name} is our override`).toBe(true);
+  let calls = 0;
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({
+    ...config,
+    kernelFunc: (args) => {
+      calls++;
+      return config.kernelFunc(args);
+    },
+  });
+  try {
+    tf.tidy(() => {
+      const out = compute();
+      // Make sure lazily evaluated results are computed inside the count.
+      for (const t of [out].flat() as tf.Tensor[]) t.dataSync();
+    });
+  } finally {
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(config);
+  }
+  return calls;
+}
+
+describe('each override is the one running', () => {
+  const x4 = () => randomTensor([2, 6, 6, 3], 11);
+  const filter = () => randomTensor([3, 3, 3, 4], 12);
+  /** An op that must reach each kernel we register. */
+  const ops: Record<string, () => tf.Tensor | tf.Tensor[]> = {
+    BatchMatMul: () => tf.matMul(randomTensor([5, 7], 1), randomTensor([7, 3], 2)),
+    _FusedMatMul: () => tf.fused.matMul({ a: randomTensor([5, 7], 1), b: randomTensor([7, 3], 2), bias: randomTensor([3], 3), activation: 'relu' }),
+    Conv2DBackpropFilter: () => tf.grad((f: tf.Tensor) => tf.conv2d(x4() as tf.Tensor4D, f as tf.Tensor4D, 1, 'same').sum())(filter()),
+    Conv2DBackpropInput: () => tf.conv2dTranspose(randomTensor([2, 6, 6, 4], 13) as tf.Tensor4D, filter() as tf.Tensor4D, [2, 6, 6, 3], 1, 'same'),
+    MaxPoolGrad: () => tf.grad((x: tf.Tensor) => tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid').sum())(x4()),
+    Identity: () => tf.clone(randomTensor([4, 3], 4)),
+    Cast: () => tf.cast(randomTensor([4, 3], 5), 'int32'),
+    Sum: () => tf.sum(randomTensor([4, 3], 6), 0),
+    Mean: () => tf.mean(randomTensor([4, 3], 7), 0),
+    Tile: () => tf.tile(randomTensor([2, 3], 8), [2, 1]),
+    Slice: () => tf.slice(randomTensor([4, 3], 9), [1, 0], [2, 3]),
+  };
+
+  it('names every registered override', () => {
+    expect(Object.keys(ops).sort()).toEqual([...WASM_TRAINING_KERNELS].sort());
+  });
+
+  for (const [name, op] of Object.entries(ops)) {
+    it(`${name}: the op reaches our kernel`, () => {
+      expect(callsToOverride(name, op)).toBeGreaterThan(0);
+    });
+  }
+});
+
 describe('BatchMatMul', () => {
   const cases: { a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [];
   // [a shape untransposed, b shape untransposed]: plain, tall/wide, batched, broadcast batches.
