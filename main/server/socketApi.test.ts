@@ -92,7 +92,15 @@ describe('createSocketApi', () => {
 
   it('rejects pending requests clearly when the connection drops, then reconnects by itself', async () => {
     let release: () => void = () => undefined;
-    const handlers = fakeHandlers({ evaluateModel: () => new Promise((_resolve, reject) => (release = () => reject(new Error('late')))) });
+    let reachedServer!: () => void;
+    const reached = new Promise<void>((resolve) => (reachedServer = resolve));
+    const handlers = fakeHandlers({
+      evaluateModel: () =>
+        new Promise((_resolve, reject) => {
+          release = () => reject(new Error('late'));
+          reachedServer();
+        }),
+    });
     const first = await setup(handlers);
     const port = first.server.port;
     const api = client(first.server);
@@ -100,7 +108,7 @@ describe('createSocketApi', () => {
     api.onConnection((state) => states.push(state));
     await waitForState(api, 'open');
     const hanging = api.evaluateModel();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await reached; // the request is being handled when the server goes away
     await first.server.close();
     await expect(hanging).rejects.toMatchObject({ code: 'disconnected', message: expect.stringMatching(/^evaluateModel: lost the connection/) });
     release();

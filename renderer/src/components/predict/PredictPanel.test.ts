@@ -30,7 +30,10 @@ function setup() {
 
 const picture = (name: string) => new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47, name.length])], name, { type: 'image/png' });
 
-afterEach(() => vi.restoreAllMocks());
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllGlobals();
+});
 
 describe('PredictPanel', () => {
   it('renders a result card per file: successes with digit, confidence and input, failures with their own error', async () => {
@@ -107,7 +110,11 @@ describe('PredictPanel', () => {
       saved = blob;
       return 'blob:csv';
     });
-    vi.stubGlobal('URL', Object.assign(URL, { createObjectURL, revokeObjectURL: vi.fn() }));
+    // A stand-in URL class (jsdom has no createObjectURL); afterEach puts the real one back.
+    vi.stubGlobal('URL', class extends URL {
+      static override createObjectURL = createObjectURL;
+      static override revokeObjectURL = vi.fn();
+    });
     const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
       expect(this.download).toBe('digit-predictions.csv');
       expect(this.href).toBe('blob:csv');
@@ -119,8 +126,6 @@ describe('PredictPanel', () => {
     expect(lines[0]).toBe('file,digit,confidence,p0,p1,p2,p3,p4,p5,p6,p7,p8,p9,error');
     expect(lines[1]).toMatch(/^seven-7\.png,7,0\.9100,/);
     expect(lines[2]).toMatch(/^bad\.gif,{13}"bad\.gif: not a picture/);
-    delete (URL as { createObjectURL?: unknown }).createObjectURL;
-    delete (URL as { revokeObjectURL?: unknown }).revokeObjectURL;
   });
 
   it('copies the results to the clipboard', async () => {
