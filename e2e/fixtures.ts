@@ -6,7 +6,7 @@
  * `studio.call` reaches the app's API directly for preconditions (import a model, stop a run), so a
  * spec needs no other spec to have run first; what a spec checks, it checks through the window.
  */
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test as base, expect, _electron, type ElectronApplication, type Page } from '@playwright/test';
@@ -34,10 +34,12 @@ export interface Studio {
   /** A fresh folder for this test (exports, pictures). */
   tempDir(): Promise<string>;
   /**
-   * Runs `open` (a click that asks for a folder) and answers with `dir`: typed into the path
-   * dialog in the browser mode, or returned by a stubbed native folder chooser in Electron.
+   * Electron only (the browser version has no folder dialogs: it downloads and uploads): the
+   * native folder chooser answers `dir`, and "replace this folder?" answers `replace`.
    */
-  chooseFolder(dir: string, open: () => Promise<void>): Promise<void>;
+  answerNativeDialogs(dir: string, replace?: boolean): Promise<void>;
+  /** The model folder's files as the browser would upload them. */
+  fixtureModelFiles(): Promise<{ name: string; bytes: Uint8Array }[]>;
 }
 
 function env(name: string): string {
@@ -117,8 +119,18 @@ export const test = base.extend<{ studio: Studio }, WorkerFixtures>({
         await page.screenshot({ path: path.join(ARTIFACTS, `${shell}-${name}.png`), fullPage: true });
       },
       async useFixtureModel() {
-        const model = await call('importModel', { dir: env('DIGITS_E2E_MODEL') });
+        let model;
+        if (shell === 'electron') {
+          await studio.answerNativeDialogs(env('DIGITS_E2E_MODEL'));
+          model = await call('importModel');
+        } else {
+          model = await call('uploadModel', { files: await studio.fixtureModelFiles() });
+        }
         expect(model?.dir).toBeTruthy();
+      },
+      async fixtureModelFiles() {
+        const dir = env('DIGITS_E2E_MODEL');
+        return Promise.all(['model.json', 'weights.bin', 'metadata.json'].map(async (name) => ({ name, bytes: new Uint8Array(await readFile(path.join(dir, name))) })));
       },
       async ensureIdle() {
         const snapshot = await call('getTrainingSnapshot');
@@ -129,18 +141,15 @@ export const test = base.extend<{ studio: Studio }, WorkerFixtures>({
             .not.toMatch(/^(running|paused|stopping)$/);
         }
       },
-      async chooseFolder(dir, open) {
-        if (shell === 'electron') {
-          await electronApp!.evaluate(({ dialog }, folder) => {
+      async answerNativeDialogs(dir, replace = true) {
+        if (shell !== 'electron') throw new Error('the browser version has no folder dialogs');
+        await electronApp!.evaluate(
+          ({ dialog }, [folder, answer]) => {
             dialog.showOpenDialog = (async () => ({ canceled: false, filePaths: [folder] })) as typeof dialog.showOpenDialog;
-          }, dir);
-          return open();
-        }
-        await open();
-        const prompt = page.getByRole('dialog', { name: /^(Export the model|Import a model folder)$/ });
-        await prompt.getByLabel('Folder on the server').fill(dir);
-        await prompt.getByRole('button', { name: /^(Export|Import)$/ }).click();
-        await expect(prompt).toBeHidden();
+            dialog.showMessageBox = (async () => ({ response: answer ? 0 : 1, checkboxChecked: false })) as typeof dialog.showMessageBox;
+          },
+          [dir, replace] as const,
+        );
       },
       async tempDir() {
         const dir = path.join(env('DIGITS_E2E_ROOT'), 'tests', `${testInfo.testId}-${temps++}`);

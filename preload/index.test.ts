@@ -43,8 +43,7 @@ describe('preload', () => {
       resumeRun: { runId: 'fast-1' },
       getTestImages: { indices: [1, 2] },
       predictImages: { files: [{ name: 'a.png', bytes: new Uint8Array([1]) }] },
-      exportModel: { dir: '/tmp/x' },
-      importModel: {},
+      uploadModel: { files: [{ name: 'model.json', bytes: new Uint8Array([1]) }] },
     };
     for (const name of REQUEST_NAMES) {
       electron.ipcRenderer.invoke.mockClear();
@@ -53,6 +52,14 @@ describe('preload', () => {
       expect(electron.ipcRenderer.invoke).toHaveBeenCalledTimes(1);
       expect(electron.ipcRenderer.invoke).toHaveBeenCalledWith(requestChannel(name), payloads[name]);
       expect(reply).toEqual({ channel: requestChannel(name), payload: payloads[name] });
+    }
+  });
+
+  it('sends no folder path for export or import, whatever the page passes: main asks the user', async () => {
+    for (const name of ['exportModel', 'importModel'] as const) {
+      electron.ipcRenderer.invoke.mockClear();
+      await (studio as unknown as Record<string, (payload?: unknown) => Promise<unknown>>)[name]({ dir: '/etc', overwrite: true });
+      expect(electron.ipcRenderer.invoke).toHaveBeenCalledWith(requestChannel(name), undefined);
     }
   });
 

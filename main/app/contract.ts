@@ -226,11 +226,14 @@ export interface MyDigitsEvaluation {
   mistakes: MyDigitsMistake[];
 }
 
-export type ExportResult =
-  | { status: 'exported'; dir: string }
-  | { status: 'cancelled' }
-  /** The folder is not empty: ask the user, then call again with overwrite: true. */
-  | { status: 'needs-confirmation'; dir: string };
+/** What exportModel did: main asked the user where (and whether to replace a previous model). */
+export type ExportResult = { status: 'exported'; dir: string } | { status: 'cancelled' };
+
+/** A named file travelling as bytes: a model folder's files on upload, its zip on download. */
+export interface FileUpload {
+  name: string;
+  bytes: Uint8Array;
+}
 
 /** Request name -> [payload, response]. The single source of truth for both sides. */
 export interface Requests {
@@ -246,10 +249,20 @@ export interface Requests {
   evaluateModel: [void, EvaluationSummary];
   getTestImages: [{ indices: number[] }, TestImage[]];
   predictImages: [{ files: ImageUpload[] }, PredictionItem[]];
-  /** Without `dir`, Electron shows a folder chooser; the browser mode requires `dir` (a folder on the server). */
-  exportModel: [{ dir?: string; overwrite?: boolean }, ExportResult];
-  /** Without `dir`, Electron shows a folder chooser (null when cancelled). */
-  importModel: [{ dir?: string }, ModelInfo | null];
+  /**
+   * Desktop only: main asks the user for a folder (and before replacing a previous model) and
+   * writes the model there. The window never names a path.
+   */
+  exportModel: [void, ExportResult];
+  /** Desktop only: main asks the user for a model folder and loads it (null when cancelled). */
+  importModel: [void, ModelInfo | null];
+  /** The current model folder as one zip (model.json, weights, metadata.json): the browser's export. */
+  downloadModel: [void, FileUpload];
+  /**
+   * Loads a model sent as files (model.json, its .bin weights, metadata.json) or as one zip of
+   * them, through the same checks as a folder on disk: the browser's import.
+   */
+  uploadModel: [{ files: FileUpload[] }, ModelInfo];
   /** The "My digits" collection: counts, thumbnails (original and model input). */
   listMyDigits: [void, MyDigitsSummary];
   /** Files pictures (teach-mode drawings, Predict cards) under their digits. */
@@ -307,6 +320,8 @@ export const REQUEST_NAMES = [
   'removeMyDigit',
   'relabelMyDigit',
   'evaluateMyDigits',
+  'downloadModel',
+  'uploadModel',
 ] as const satisfies readonly RequestName[];
 
 export const EVENT_NAMES = ['training', 'modelChanged'] as const satisfies readonly (keyof StudioEvents)[];

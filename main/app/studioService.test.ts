@@ -15,6 +15,7 @@ import type { ModelInfo, TrainingUpdate } from './contract.ts';
 import { fakeForker } from './fakeTrainer.ts';
 import { createStudioService, type StudioService } from './studioService.ts';
 import { rejection } from './testing.ts';
+import { unzipSync, zipSync } from 'fflate';
 
 let tmp: string;
 let modelDir: string;
@@ -27,8 +28,37 @@ async function digitPng(index: number): Promise<Uint8Array> {
   return sharp(paper, { raw: { width: 28, height: 28, channels: 1 } }).resize(112, 112).png().toBuffer();
 }
 
+/** What the desktop's native dialogs answer next (main asks them; the window never names a path). */
+const dialogs = { folder: null as string | null, replace: true, asked: [] as string[] };
+
 function newService(workspace: string, fork = fakeForker().fork): StudioService {
-  return createStudioService({ workspaceDir: workspace, shell: 'browser', backend: 'wasm', forkTrainer: fork, version: '9.9.9' });
+  return createStudioService({
+    workspaceDir: workspace,
+    shell: 'browser',
+    backend: 'wasm',
+    forkTrainer: fork,
+    version: '9.9.9',
+    chooseFolder: async () => dialogs.folder,
+    confirmOverwrite: async (dir) => (dialogs.asked.push(dir), dialogs.replace),
+  });
+}
+
+/** The browser version: no dialogs, so no folder paths at all; models travel as downloads and uploads. */
+function browserService(workspace: string): StudioService {
+  return createStudioService({ workspaceDir: workspace, shell: 'browser', backend: 'wasm', forkTrainer: fakeForker().fork, version: '9.9.9' });
+}
+
+/** Imports `dir` as if the user picked it in the desktop's folder chooser. */
+function importFolder(service: StudioService, dir: string) {
+  dialogs.folder = dir;
+  return service.handlers.importModel(undefined);
+}
+
+/** Exports the current model to `dir` as if the user picked it (and answered `replace` if asked). */
+function exportTo(service: StudioService, dir: string, replace = true) {
+  dialogs.folder = dir;
+  dialogs.replace = replace;
+  return service.handlers.exportModel(undefined);
 }
 
 beforeAll(async () => {
@@ -86,7 +116,7 @@ describe('studio service', () => {
     const service = newService(workspace);
     const changes: ModelInfo[] = [];
     service.events.on('modelChanged', (info) => changes.push(info));
-    const info = await service.handlers.importModel({ dir: modelDir });
+    const info = await importFolder(service, modelDir);
     expect(info).toMatchObject({ origin: 'imported', dir: modelDir, preset: 'fast' });
     expect(changes).toEqual([info]);
     expect(await service.handlers.getCurrentModel(undefined)).toEqual(info);
@@ -124,13 +154,13 @@ describe('studio service', () => {
   it('never makes a refused folder the current model; a remembered folder that turned hostile does not stop start-up', async () => {
     const workspace = path.join(tmp, 'ws-hostile');
     const service = newService(workspace);
-    const good = await service.handlers.importModel({ dir: modelDir });
+    const good = await importFolder(service, modelDir);
     const remembered = await readFile(path.join(workspace, 'current-model.json'), 'utf8');
     // Weights garbled at the same size: only the SHA-256 in metadata.json tells.
     const garbled = path.join(tmp, 'garbled-model');
     await cp(modelDir, garbled, { recursive: true });
     await writeFile(path.join(garbled, 'weights.bin'), (await readFile(path.join(garbled, 'weights.bin'))).reverse());
-    expect((await rejection(service.handlers.importModel({ dir: garbled }))).message).toBe(
+    expect((await rejection(importFolder(service, garbled))).message).toBe(
       `${garbled}: weights.bin does not match the SHA-256 recorded in metadata.json: the file is damaged or was changed`,
     );
     expect(await service.handlers.getCurrentModel(undefined)).toEqual(good);
@@ -141,7 +171,7 @@ describe('studio service', () => {
     const folder = path.join(tmp, 'turns-hostile');
     await cp(modelDir, folder, { recursive: true });
     const first = newService(path.join(tmp, 'ws-turns'));
-    await first.handlers.importModel({ dir: folder });
+    await importFolder(first, folder);
     await first.dispose();
     await rm(path.join(folder, 'weights.bin'));
     execFileSync('mkfifo', [path.join(folder, 'weights.bin')]);
@@ -160,7 +190,7 @@ describe('studio service', () => {
     await mkdir(plain);
     for (const name of ['model.json', 'weights.bin']) await cp(path.join(modelDir, name), path.join(plain, name));
     const service = newService(path.join(tmp, 'ws-plain'));
-    const info = await service.handlers.importModel({ dir: plain });
+    const info = await importFolder(service, plain);
     expect(info).toMatchObject({ origin: 'imported', preset: null });
     expect(info?.notes).toEqual([
       `${plain} has no metadata.json (a plain TensorFlow.js model folder)`,
@@ -171,7 +201,7 @@ describe('studio service', () => {
 
   it('predicts a good PNG and fails a corrupt file on its own in the same call', async () => {
     const service = newService(path.join(tmp, 'ws-predict'));
-    await service.handlers.importModel({ dir: modelDir });
+    await importFolder(service, modelDir);
     const good = await digitPng(0);
     const results = await service.handlers.predictImages({
       files: [
@@ -195,7 +225,7 @@ describe('studio service', () => {
 
   it('fails an oversized picture on its own card and still predicts its neighbours', async () => {
     const service = newService(path.join(tmp, 'ws-oversized'));
-    await service.handlers.importModel({ dir: modelDir });
+    await importFolder(service, modelDir);
     const good = await digitPng(1);
     const huge = new Uint8Array(PICTURE_LIMITS.maxFileBytes + 1);
     huge.set(good);
@@ -211,83 +241,117 @@ describe('studio service', () => {
     await service.dispose();
   });
 
-  it('exports into an empty folder, asks before replacing a non-empty one, then overwrites', async () => {
+  it('exports where the user chose, asks before replacing a previous model, never replaces anything else', async () => {
     const service = newService(path.join(tmp, 'ws-export'));
-    expect((await rejection(service.handlers.exportModel({ dir: path.join(tmp, 'nowhere') }))).code).toBe('no-model');
-    await service.handlers.importModel({ dir: modelDir });
+    expect((await rejection(exportTo(service, path.join(tmp, 'nowhere')))).code).toBe('no-model');
+    await importFolder(service, modelDir);
 
     const fresh = path.join(tmp, 'export-fresh');
-    expect(await service.handlers.exportModel({ dir: fresh })).toEqual({ status: 'exported', dir: fresh });
+    dialogs.asked = [];
+    expect(await exportTo(service, fresh)).toEqual({ status: 'exported', dir: fresh });
+    expect(dialogs.asked).toEqual([]); // an empty or missing folder needs no question
     expect((await readdir(fresh)).sort()).toEqual(['metadata.json', 'model.json', 'weights.bin']);
 
-    // A folder holding anything but a model is never replaced, whatever the overwrite flag says.
+    // A folder holding anything but a model is never replaced, whatever the user would answer.
     const notes = path.join(tmp, 'export-notes');
     await mkdir(notes);
     await writeFile(path.join(notes, 'notes.txt'), 'keep me');
-    for (const overwrite of [false, true]) {
-      const refused = await rejection(service.handlers.exportModel({ dir: notes, overwrite }));
-      expect(refused.code).toBe('conflict');
-      expect(refused.message).toBe(`${notes} holds other files (notes.txt); only an empty folder or a previous model folder is replaced`);
-    }
+    const refused = await rejection(exportTo(service, notes, true));
+    expect(refused.code).toBe('conflict');
+    expect(refused.message).toBe(`${notes} holds other files (notes.txt); only an empty folder or a previous model folder is replaced`);
     const file = path.join(tmp, 'export-file');
     await writeFile(file, 'not a folder');
-    expect((await rejection(service.handlers.exportModel({ dir: file, overwrite: true }))).message).toBe(
-      `${file} is a file, not a model folder; it is never replaced`,
-    );
+    expect((await rejection(exportTo(service, file, true))).message).toBe(`${file} is a file, not a model folder; it is never replaced`);
     expect(await readFile(path.join(notes, 'notes.txt'), 'utf8')).toBe('keep me');
     expect(await readFile(file, 'utf8')).toBe('not a folder');
 
-    // A previous model folder is replaced once the user confirms.
+    // A previous model folder: the user is asked; "Cancel" keeps it, "Replace" replaces it.
     const busy = path.join(tmp, 'export-busy');
     await cp(fresh, busy, { recursive: true });
-    expect(await service.handlers.exportModel({ dir: busy })).toEqual({ status: 'needs-confirmation', dir: busy });
-    expect(await service.handlers.exportModel({ dir: busy, overwrite: true })).toEqual({ status: 'exported', dir: busy });
+    await writeFile(path.join(busy, 'model.json'), '{"old": true}');
+    dialogs.asked = [];
+    expect(await exportTo(service, busy, false)).toEqual({ status: 'cancelled' });
+    expect(await readFile(path.join(busy, 'model.json'), 'utf8')).toBe('{"old": true}');
+    expect(await exportTo(service, busy, true)).toEqual({ status: 'exported', dir: busy });
+    expect(dialogs.asked).toEqual([busy, busy]);
     expect((await readdir(busy)).sort()).toEqual(['metadata.json', 'model.json', 'weights.bin']);
     expect((await readdir(tmp)).filter((name) => name.startsWith('export-busy'))).toEqual(['export-busy']);
 
     // While another export (this app or `digits export`) writes the folder, a second one is refused.
     const lock = await acquireLock(destinationLockFile(busy), `export folder ${busy}`);
-    const refused = await rejection(service.handlers.exportModel({ dir: busy, overwrite: true }));
-    expect(refused.code).toBe('busy');
-    expect(refused.message).toMatch(`export folder ${busy} is in use by process ${process.pid}`);
+    const locked = await rejection(exportTo(service, busy, true));
+    expect(locked.code).toBe('busy');
+    expect(locked.message).toMatch(`export folder ${busy} is in use by process ${process.pid}`);
     await lock.release();
+    // Cancelling the chooser does nothing.
+    dialogs.folder = null;
+    expect(await service.handlers.exportModel(undefined)).toEqual({ status: 'cancelled' });
+    expect(await service.handlers.importModel(undefined)).toBeNull();
 
     // The exported folder is a model: importing it gives the same predictions.
     const indices = [0, 1, 2, 3, 8];
     const before = await service.handlers.getTestImages({ indices });
-    const reimported = await service.handlers.importModel({ dir: busy });
+    const reimported = await importFolder(service, busy);
     expect(reimported).toMatchObject({ origin: 'imported', dir: busy, preset: 'fast' });
     const after = await service.handlers.getTestImages({ indices });
     expect(before.every((image) => image.probabilities.length === 10)).toBe(true);
     after.forEach((image, i) => image.probabilities.forEach((p, c) => expect(p).toBeCloseTo(before[i].probabilities[c], 6)));
-    expect((await rejection(service.handlers.exportModel({ dir: 'relative/folder' }))).message).toMatch(/absolute/);
-    expect((await rejection(service.handlers.exportModel({}))).message).toMatch(/needs dir/);
-    expect((await rejection(service.handlers.importModel({ dir: path.join(tmp, 'no-such-model') }))).message).toMatch(/no-such-model/);
+    expect((await rejection(importFolder(service, path.join(tmp, 'no-such-model')))).message).toMatch(/no-such-model/);
     await service.dispose();
   });
 
-  it('uses the folder chooser and the overwrite question in the desktop shell', async () => {
-    const chosen = path.join(tmp, 'chosen');
-    await cp(modelDir, chosen, { recursive: true });
-    const answers = [false, true];
-    const asked: string[] = [];
-    const service = createStudioService({
-      workspaceDir: path.join(tmp, 'ws-electron'),
-      shell: 'electron',
-      backend: 'wasm',
-      forkTrainer: fakeForker().fork,
-      chooseFolder: async (purpose) => (purpose === 'import' ? modelDir : chosen),
-      confirmOverwrite: async (dir) => {
-        asked.push(dir);
-        return answers.shift()!;
-      },
-    });
-    expect(await service.handlers.importModel({})).toMatchObject({ dir: modelDir });
-    expect(await service.handlers.exportModel({})).toEqual({ status: 'cancelled' });
-    expect((await readdir(chosen)).sort()).toEqual((await readdir(modelDir)).sort());
-    expect(await service.handlers.exportModel({})).toEqual({ status: 'exported', dir: chosen });
-    expect(asked).toEqual([chosen, chosen]);
-    expect((await readdir(chosen)).sort()).toEqual(['metadata.json', 'model.json', 'weights.bin']);
+  it('takes no folder path from the window: export and import ignore any payload path, and refuse without dialogs', async () => {
+    for (const name of ['exportModel', 'importModel'] as const) {
+      const refused = await rejection((service() as unknown as Record<string, (p: unknown) => Promise<unknown>>)[name]({ dir: '/etc' }));
+      expect(refused.code).toBe('invalid-payload');
+    }
+    const browser = browserService(path.join(tmp, 'ws-no-dialogs'));
+    expect((await rejection(browser.handlers.importModel(undefined))).message).toMatch(/desktop app; here the model is uploaded/);
+    await browser.dispose();
+
+    function service() {
+      return newService(path.join(tmp, 'ws-no-paths')).handlers;
+    }
+  });
+
+  it('in the browser, export is a zip download and import an upload (zip, files or a folder\'s files), checked like a folder', async () => {
+    const service = browserService(path.join(tmp, 'ws-browser'));
+    expect((await rejection(service.handlers.downloadModel(undefined))).code).toBe('no-model');
+    const original = await Promise.all(['model.json', 'weights.bin', 'metadata.json'].map((name) => readFile(path.join(modelDir, name))));
+    const folderFiles = ['model.json', 'weights.bin', 'metadata.json'].map((name, i) => ({ name: `my-model/${name}`, bytes: new Uint8Array(original[i]) }));
+    const uploaded = await service.handlers.uploadModel({ files: folderFiles });
+    expect(uploaded).toMatchObject({ origin: 'imported', preset: 'fast' });
+    expect(uploaded.dir.startsWith(path.join(tmp, 'ws-browser'))).toBe(true);
+    const picture = await digitPng(5);
+    const before = await service.handlers.predictImages({ files: [{ name: 'five.png', bytes: picture }] });
+
+    // The download: one zip holding exactly the model folder's files.
+    const download = await service.handlers.downloadModel(undefined);
+    expect(download.name).toMatch(/^digit-model-fast-\d{4}-\d\d-\d\d\.zip$/);
+    const unzipped = unzipSync(download.bytes);
+    expect(Object.keys(unzipped).sort()).toEqual(['metadata.json', 'model.json', 'weights.bin']);
+    expect(Buffer.from(unzipped['weights.bin']).equals(original[1])).toBe(true);
+
+    // Uploading the zip back gives the same predictions; the previous upload's folder is gone.
+    const again = await service.handlers.uploadModel({ files: [download] });
+    expect(again.dir).not.toBe(uploaded.dir);
+    expect(await readdir(path.dirname(again.dir))).toEqual([path.basename(again.dir)]);
+    expect(await service.handlers.predictImages({ files: [{ name: 'five.png', bytes: picture }] })).toEqual(before);
+
+    // What is not a model is refused with a message about the upload, never a server path.
+    const refusals: [Parameters<typeof service.handlers.uploadModel>[0], RegExp][] = [
+      [{ files: [{ name: 'notes.txt', bytes: new Uint8Array([1]) }] }, /no model\.json among notes\.txt/],
+      [{ files: [...folderFiles, { name: 'my-model/run.sh', bytes: new Uint8Array([1]) }] }, /run\.sh is not part of a model folder/],
+      [{ files: [{ name: 'model.zip', bytes: zipSync({ 'a/b/model.json': new Uint8Array([1]), 'c/weights.bin': new Uint8Array([2]) }) }] }, /not folders/],
+      [{ files: [{ name: 'model.zip', bytes: new Uint8Array([0x50, 0x4b, 3, 4, 9, 9]) }] }, /not a zip file that can be read/],
+      [{ files: [{ name: 'model.json', bytes: new TextEncoder().encode('{"modelTopology": 1') }, folderFiles[1]] }, /Could not load the uploaded model/],
+    ];
+    for (const [payload, message] of refusals) {
+      const refused = await rejection(service.handlers.uploadModel(payload));
+      expect(refused.message).toMatch(message);
+      expect(refused.message).not.toContain(tmp);
+    }
+    expect(await service.handlers.getCurrentModel(undefined)).toEqual(again);
     await service.dispose();
   });
 

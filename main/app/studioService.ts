@@ -7,7 +7,9 @@
  * model), test images, predictions on uploaded pictures, export/import of model folders, and the
  * training host. Every handler validates its payload first (validation.ts).
  */
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describeFsError, FolderWriteError, isEmptyOrMissing } from '../ml/atomicFolder.ts';
 import { selectBackend, type BackendChoice, type BackendName } from '../ml/backend.ts';
@@ -16,7 +18,8 @@ import { metricsFromProbabilities, predictSet } from '../ml/evaluate.ts';
 import { FolderLockedError, withDestinationLock } from '../ml/folderLock.ts';
 import { appLimits } from '../ml/limits.ts';
 import { loadMnist } from '../ml/mnist.ts';
-import { ModelFolderError, modelFolderRefusal, saveModelFolder } from '../ml/modelFolder.ts';
+import { ModelArchiveError, modelFilesFromUpload, zipModelFolder } from '../ml/modelArchive.ts';
+import { ModelFolderError, modelFolderRefusal, saveModelFolder, writeModelFolderFiles } from '../ml/modelFolder.ts';
 import { DEFAULT_PRESET, PRESETS, PRESET_NAMES } from '../ml/models.ts';
 import { classify, isFailure, LOW_CONFIDENCE, readPictures } from '../ml/predict.ts';
 import type {
@@ -24,13 +27,14 @@ import type {
   EvaluationSummary,
   ExportResult,
   MyDigitsChange,
+  ModelInfo,
   PredictionItem,
   StudioEvents,
   StudioHandlers,
   TestImage,
 } from './contract.ts';
 import { CurrentModelSlot, type CurrentModel } from './currentModel.ts';
-import { StudioError } from './errors.ts';
+import { StudioError, toErrorInfo } from './errors.ts';
 import { EventHub } from './eventHub.ts';
 import { forkNodeTrainer } from './nodeTrainingProcess.ts';
 import { createTrainingHost } from './trainingHost.ts';
@@ -44,7 +48,7 @@ export interface StudioServiceOptions {
   /** Where runs and app state live (Electron: app.getPath('userData')). */
   workspaceDir: string;
   shell: 'electron' | 'browser';
-  /** Electron's folder chooser, used when export/import come without a dir; null = cancelled. */
+  /** Electron's folder chooser for export/import (main asks, never the window); null = cancelled. */
   chooseFolder?: (purpose: 'export' | 'import') => Promise<string | null>;
   /** Electron's "replace this folder's contents?" question for a chosen non-empty folder. */
   confirmOverwrite?: (dir: string) => Promise<boolean>;
@@ -95,6 +99,23 @@ async function packageVersion(): Promise<string> {
   } catch {
     return 'unknown';
   }
+}
+
+/** Uploaded models live here, one folder each; only the newest is kept. */
+const UPLOADED_MODELS = 'uploaded-models';
+
+/** "digit-model-fast-2026-11-29.zip": what the download is called. */
+function downloadName(info: ModelInfo): string {
+  const day = (info.createdAt ?? new Date().toISOString()).slice(0, 10);
+  return `digit-model-${info.preset ?? info.origin}-${/^\d{4}-\d\d-\d\d$/.test(day) ? day : 'export'}.zip`;
+}
+
+/** Earlier uploads are no longer the current model once a new one loaded (best effort). */
+async function removeOtherUploads(uploads: string, keep: string): Promise<void> {
+  const names = await fs.readdir(uploads).catch(() => [] as string[]);
+  await Promise.all(
+    names.filter((name) => path.join(uploads, name) !== keep).map((name) => fs.rm(path.join(uploads, name), { recursive: true, force: true }).catch(() => undefined)),
+  );
 }
 
 export function createStudioService(options: StudioServiceOptions): StudioService {
@@ -183,6 +204,18 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
    * Whether `dir` is missing or empty (else the user confirms replacing it). A file, a link or a
    * folder holding anything but a previous model folder is refused outright.
    */
+  /** The desktop's native dialogs; the browser version has none (it downloads and uploads instead). */
+  const desktopDialogs = (action: 'export' | 'import') => {
+    const { chooseFolder, confirmOverwrite } = options;
+    if (!chooseFolder || !confirmOverwrite) {
+      throw new StudioError(
+        'unavailable',
+        action === 'export' ? 'Exporting to a folder is for the desktop app; here the model is downloaded.' : 'Importing from a folder is for the desktop app; here the model is uploaded.',
+      );
+    }
+    return { chooseFolder, confirmOverwrite };
+  };
+
   const folderIsEmpty = async (dir: string): Promise<boolean> => {
     let refusal: string | null;
     try {
@@ -196,12 +229,13 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
 
   /**
    * Writes the current model into `dir` holding its lock (shared with `digits export`), so two
-   * exports into one folder cannot both replace it; asks first unless `dir` is empty or `overwrite`.
+   * exports into one folder cannot both replace it; asks `confirmReplace` before replacing a previous model folder.
    */
-  const exportInto = async (dir: string, overwrite: boolean): Promise<ExportResult> => {
+  const exportInto = async (dir: string, confirmReplace: () => Promise<boolean>): Promise<ExportResult> => {
     try {
       return await withDestinationLock(dir, async () => {
-        if (!overwrite && !(await folderIsEmpty(dir))) return { status: 'needs-confirmation', dir };
+        // A previous model folder is replaced only when the user says so; anything else never.
+        if (!(await folderIsEmpty(dir)) && !(await confirmReplace())) return { status: 'cancelled' };
         await writeModel(dir);
         return { status: 'exported', dir };
       });
@@ -328,38 +362,17 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
       });
     },
 
-    async exportModel(payload): Promise<ExportResult> {
-      const request = payload;
+    async exportModel(): Promise<ExportResult> {
       if (!(await current.info())) throw new StudioError('no-model', 'No model to export yet: train one or import a model folder first.');
-      let dir = request.dir;
-      let overwrite = request.overwrite === true;
-      if (dir === undefined) {
-        if (!options.chooseFolder) {
-          throw new StudioError('invalid-payload', 'exportModel needs dir: the folder (on the machine running digits serve) to write the model to.');
-        }
-        const chosen = await options.chooseFolder('export');
-        if (!chosen) return { status: 'cancelled' };
-        dir = chosen;
-        if (!overwrite && !(await folderIsEmpty(dir))) {
-          if (!options.confirmOverwrite) return { status: 'needs-confirmation', dir };
-          if (!(await options.confirmOverwrite(dir))) return { status: 'cancelled' };
-          overwrite = true;
-        }
-      }
-      return exportInto(dir, overwrite);
+      const { chooseFolder, confirmOverwrite } = desktopDialogs('export');
+      const dir = await chooseFolder('export');
+      if (!dir) return { status: 'cancelled' };
+      return exportInto(dir, () => confirmOverwrite(dir));
     },
 
-    async importModel(payload) {
-      const request = payload;
-      let dir = request.dir;
-      if (dir === undefined) {
-        if (!options.chooseFolder) {
-          throw new StudioError('invalid-payload', 'importModel needs dir: the model folder (on the machine running digits serve) to load.');
-        }
-        const chosen = await options.chooseFolder('import');
-        if (!chosen) return null;
-        dir = chosen;
-      }
+    async importModel() {
+      const dir = await desktopDialogs('import').chooseFolder('import');
+      if (!dir) return null;
       await current.restore();
       return current.replace(dir, 'imported');
     },
@@ -403,6 +416,46 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
           mistakes: metrics.mistakes.map((m) => ({ file: folder.pictures.files[m.index], label: m.label, predicted: m.predicted, confidence: m.confidence })),
         };
       });
+    },
+
+    async downloadModel() {
+      const info = await current.info();
+      if (!info) throw new StudioError('no-model', 'No model to export yet: train one or import a model folder first.');
+      // The same writer as a desktop export, into a private temp folder, then zipped.
+      const temp = await fs.mkdtemp(path.join(os.tmpdir(), 'digits-download-'));
+      try {
+        const dir = path.join(temp, 'model');
+        await writeModel(dir);
+        const files: Record<string, Uint8Array> = {};
+        for (const name of await fs.readdir(dir)) files[name] = await fs.readFile(path.join(dir, name));
+        return { name: downloadName(info), bytes: zipModelFolder(files) };
+      } finally {
+        await fs.rm(temp, { recursive: true, force: true });
+      }
+    },
+
+    async uploadModel(payload) {
+      let files: Record<string, Uint8Array>;
+      try {
+        files = modelFilesFromUpload(payload.files);
+      } catch (error) {
+        if (error instanceof ModelArchiveError) throw new StudioError('invalid-payload', `Not a model: ${error.message}.`);
+        throw error;
+      }
+      // Written to a folder of its own in the workspace, then loaded like any model folder.
+      const uploads = path.join(options.workspaceDir, UPLOADED_MODELS);
+      const dir = path.join(uploads, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(4).toString('hex')}`);
+      try {
+        await writeModelFolderFiles(dir, files);
+        const info = await current.replace(dir, 'imported');
+        await removeOtherUploads(uploads, dir);
+        return info;
+      } catch (error) {
+        await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+        // The folder is ours, not the user's: messages speak of "the uploaded model".
+        const message = toErrorInfo(error).message.split(`${dir}${path.sep}`).join('').split(dir).join('the uploaded model');
+        throw new StudioError('invalid-payload', `Could not load the uploaded model: ${message}`);
+      }
     },
   });
 

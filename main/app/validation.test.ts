@@ -33,8 +33,9 @@ describe('validatePayload', () => {
       limit: 5000,
     });
     expect(validatePayload('getTestImages', { indices: [0, 9999] })).toEqual({ indices: [0, 9999] });
-    expect(validatePayload('exportModel', { dir: '/tmp/model', overwrite: true })).toEqual({ dir: '/tmp/model', overwrite: true });
-    expect(validatePayload('importModel', {})).toEqual({});
+    expect(validatePayload('exportModel', undefined)).toBeUndefined();
+    expect(validatePayload('importModel', {})).toBeUndefined();
+    expect(validatePayload('uploadModel', { files: [file('model.json', 10)] }).files).toHaveLength(1);
     const files = Array.from({ length: REQUEST_LIMITS.maxFilesPerPrediction }, (_, i) => file(`${i}.png`, 10));
     expect(validatePayload('predictImages', { files }).files).toHaveLength(200);
     expect(validatePayload('predictImages', { files: [{ name: 'b.png', bytes: Buffer.from([1, 2]) }] }).files).toHaveLength(1);
@@ -59,8 +60,11 @@ describe('validatePayload', () => {
       /files: the pictures add up to 45\.0 MB; send at most 40\.0 MB per call/,
     );
     expect(problem('predictImages', { files: [{ name: 'x.png', bytes: [1, 2, 3] }] })).toMatch(/bytes must be a Uint8Array/);
-    expect(problem('exportModel', { dir: 'models/out' })).toMatch(/dir must be an absolute folder path/);
-    expect(problem('exportModel', { dir: '/tmp/a\0b' })).toMatch(/NUL/);
+    // The window never names a folder: main asks the user (desktop) or the model travels as files (browser).
+    expect(problem('exportModel', { dir: '/tmp/model', overwrite: true })).toMatch(/exportModel/);
+    expect(problem('importModel', { dir: '/etc' })).toMatch(/importModel/);
+    expect(problem('uploadModel', { files: [] })).toMatch(/choose the model folder, its files or a zip of them/);
+    expect(problem('uploadModel', { files: [file('weights.bin', REQUEST_LIMITS.maxModelUploadBytes + 1)] })).toMatch(/at most 40\.0 MB can be uploaded/);
     expect(problem('resumeRun', { runId: '../../etc' })).toMatch(/runId is not a valid run name/);
     expect(problem('pauseTraining', { now: true })).toMatch(/pauseTraining/);
   });

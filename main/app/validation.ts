@@ -5,7 +5,6 @@
  * problem. Checks that need state (a test index beyond the test set, a run that does not
  * exist) are the handlers' job.
  */
-import path from 'node:path';
 import { z } from 'zod';
 import { describeIssues } from '../ml/zodIssues.ts';
 import { PRESET_NAMES } from '../ml/models.ts';
@@ -21,13 +20,6 @@ const wholeNumber = (min: number, max: number, what: string) =>
     .int({ error: `${what} must be a whole number` })
     .min(min, { error: `${what} must be at least ${min}` })
     .max(max, { error: `${what} must be at most ${max}` });
-
-const folderPath = z
-  .string({ error: 'dir must be a folder path (text)' })
-  .min(1, { error: 'dir must not be empty' })
-  .max(REQUEST_LIMITS.maxPathLength, { error: `dir must be at most ${REQUEST_LIMITS.maxPathLength} characters` })
-  .refine((p) => !p.includes('\0'), { error: 'dir must not contain NUL characters' })
-  .refine((p) => path.isAbsolute(p), { error: 'dir must be an absolute folder path' });
 
 const trainingRequest = z
   .strictObject({
@@ -49,7 +41,8 @@ const trainingRequest = z
 /** A run id names a folder under <workspace>/runs: letters, digits, '.', '_' and '-', no path. */
 export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-const imageUpload = z.strictObject({
+/** A named file as bytes: a picture to read, or one file of an uploaded model. */
+const namedBytes = z.strictObject({
   name: z
     .string({ error: 'name must be text' })
     .max(REQUEST_LIMITS.maxFileNameLength, { error: `name must be at most ${REQUEST_LIMITS.maxFileNameLength} characters` }),
@@ -59,7 +52,7 @@ const imageUpload = z.strictObject({
 const predictPayload = z
   .strictObject({
     files: z
-      .array(imageUpload, { error: 'files must be a list' })
+      .array(namedBytes, { error: 'files must be a list' })
       .max(REQUEST_LIMITS.maxFilesPerPrediction, { error: `at most ${REQUEST_LIMITS.maxFilesPerPrediction} files per call` }),
   })
   .superRefine((payload, ctx) => {
@@ -90,6 +83,23 @@ const pictureBatch = <T extends z.ZodType<{ bytes: Uint8Array }>>(item: T, what:
     .refine((items) => items.reduce((sum, i) => sum + i.bytes.byteLength, 0) <= REQUEST_LIMITS.maxPredictionBytes, {
       error: `the ${what} add up to more than ${describeMegabytes(REQUEST_LIMITS.maxPredictionBytes)}; send them in smaller groups`,
     });
+const modelUpload = z
+  .strictObject({
+    files: z
+      .array(namedBytes, { error: 'files must be a list' })
+      .min(1, { error: 'choose the model folder, its files or a zip of them' })
+      .max(REQUEST_LIMITS.maxModelUploadFiles, { error: `at most ${REQUEST_LIMITS.maxModelUploadFiles} files: a model folder has model.json, its weights and metadata.json` }),
+  })
+  .superRefine((payload, ctx) => {
+    const total = payload.files.reduce((sum, file) => sum + file.bytes.byteLength, 0);
+    if (total > REQUEST_LIMITS.maxModelUploadBytes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['files'],
+        message: `the model's files add up to ${describeMegabytes(total)}; at most ${describeMegabytes(REQUEST_LIMITS.maxModelUploadBytes)} can be uploaded`,
+      });
+    }
+  });
 
 /** One schema per request; a missing entry is a type error. */
 export const PAYLOAD_SCHEMAS: { [K in RequestName]: z.ZodType<unknown> } = {
@@ -112,21 +122,20 @@ export const PAYLOAD_SCHEMAS: { [K in RequestName]: z.ZodType<unknown> } = {
       .max(REQUEST_LIMITS.maxIndicesPerCall, { error: `at most ${REQUEST_LIMITS.maxIndicesPerCall} indices per call` }),
   }),
   predictImages: predictPayload,
-  exportModel: z.strictObject({
-    dir: folderPath.optional(),
-    overwrite: z.boolean({ error: 'overwrite must be true or false' }).optional(),
-  }),
-  importModel: z.strictObject({ dir: folderPath.optional() }),
   listMyDigits: noPayload,
   addMyDigits: z.strictObject({
-    pictures: pictureBatch(z.strictObject({ label: digitLabel, name: imageUpload.shape.name, bytes: imageUpload.shape.bytes }), 'pictures'),
+    pictures: pictureBatch(z.strictObject({ label: digitLabel, name: namedBytes.shape.name, bytes: namedBytes.shape.bytes }), 'pictures'),
   }),
   importMyDigits: z.strictObject({
-    files: pictureBatch(z.strictObject({ path: imageUpload.shape.name, bytes: imageUpload.shape.bytes }), 'files'),
+    files: pictureBatch(z.strictObject({ path: namedBytes.shape.name, bytes: namedBytes.shape.bytes }), 'files'),
   }),
   removeMyDigit: z.strictObject({ file: collectionFile }),
   relabelMyDigit: z.strictObject({ file: collectionFile, label: digitLabel }),
   evaluateMyDigits: noPayload,
+  exportModel: noPayload,
+  importModel: noPayload,
+  downloadModel: noPayload,
+  uploadModel: modelUpload,
 };
 
 /**

@@ -63,10 +63,11 @@ export const REQUEST_LIMITS = {
   maxFileNameLength: 1000,
   maxIndicesPerCall: 1000,
   maxTrainingLimit: 10_000_000,
-  maxPathLength: 4096,
   /** An uploaded model (browser import): the files of a model folder, or one zip of them. */
   maxModelUploadFiles: 16,
   maxModelUploadBytes: 40 * MB,
+  /** What an uploaded zip may declare once unpacked (checked before anything is inflated). */
+  maxModelUnzippedBytes: 256 * MB,
 } as const;
 
 /** The WebSocket of `digits serve`. */

@@ -63,6 +63,8 @@ export function fakeHandlers(overrides: Partial<StudioHandlers> = {}): StudioHan
     removeMyDigit: unused,
     relabelMyDigit: unused,
     evaluateMyDigits: unused,
+    downloadModel: unused,
+    uploadModel: unused,
   };
   // Wrapped like the real service's: invalid payloads meet the real schemas (validation.ts).
   return withValidation({ ...base, ...overrides });

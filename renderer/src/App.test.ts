@@ -1,5 +1,5 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import App from './App.svelte';
 import type { PredictionItem } from './lib/contract.ts';
 import { APP_INFO, createFakeApi, MODEL } from './test/fakeApi.ts';
@@ -20,6 +20,8 @@ function fileDrop(files: File[]): Event {
   });
   return event;
 }
+
+afterEach(() => vi.restoreAllMocks());
 
 describe('App', () => {
   it('shows the backend (and why), the current model, and three areas to move between with the keyboard', async () => {
@@ -61,40 +63,68 @@ describe('App', () => {
     expect(await screen.findByRole('button', { name: 'Export model' })).toBeTruthy();
   });
 
-  it('in browser mode, export asks for a folder on the server and confirms before overwriting', async () => {
-    const exportModel = vi.fn(async ({ dir, overwrite }: { dir?: string; overwrite?: boolean }) =>
-      overwrite ? { status: 'exported' as const, dir: dir! } : { status: 'needs-confirmation' as const, dir: dir! },
-    );
+  it('in browser mode, export is a download of one zip, and a failure shows inside the dialog', async () => {
+    const saved: [string, Blob][] = [];
     const api = createFakeApi({
       getAppInfo: vi.fn(async () => ({ ...APP_INFO, shell: 'browser' as const })),
       getCurrentModel: vi.fn(async () => MODEL),
-      exportModel,
     });
-    render(App, { props: { api } });
+    api.downloadModel.mockRejectedValueOnce({ message: 'No model to export yet: train one or import a model folder first.', code: 'no-model' });
+    const { container } = render(App, { props: { api } });
+    // The download itself goes through an <a download>: record what the page would save.
+    vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+      saved.push([this.download, new Blob()]);
+    });
+    URL.createObjectURL ??= () => 'blob:zip';
+    URL.revokeObjectURL ??= () => undefined;
     await fireEvent.click(await screen.findByRole('button', { name: 'Export model' }));
     const dialog = screen.getByRole('dialog', { name: 'Export the model' });
-    const path = within(dialog).getByLabelText('Folder on the server');
-    expect(document.activeElement).toBe(path);
-    await fireEvent.click(within(dialog).getByRole('button', { name: 'Export' }));
-    expect(within(dialog).getByText('Enter a folder path.')).toBeTruthy();
-    expect(exportModel).not.toHaveBeenCalled();
+    expect(within(dialog).queryByRole('textbox')).toBeNull(); // no server path to type
+    await fireEvent.click(within(dialog).getByRole('button', { name: 'Download .zip' }));
+    expect(await within(dialog).findByRole('alert')).toHaveProperty('textContent', 'No model to export yet: train one or import a model folder first.');
+    expect(container.ownerDocument.querySelectorAll('[data-testid="notice"], .notice').length).toBe(0);
 
-    await fireEvent.input(path, { target: { value: '/srv/models/digits' } });
-    await fireEvent.click(within(dialog).getByRole('button', { name: 'Export' }));
-    expect(exportModel).toHaveBeenCalledWith({ dir: '/srv/models/digits' });
-    const confirm = await screen.findByRole('dialog', { name: 'Overwrite the folder?' });
-    await fireEvent.click(within(confirm).getByRole('button', { name: 'Overwrite' }));
-    expect(exportModel).toHaveBeenLastCalledWith({ dir: '/srv/models/digits', overwrite: true });
-    expect(await screen.findByText('Model exported to /srv/models/digits.')).toBeTruthy();
+    await fireEvent.click(within(dialog).getByRole('button', { name: 'Download .zip' }));
+    expect(await screen.findByText('Model downloaded as digit-model-fast-2026-11-25.zip.')).toBeTruthy();
+    expect(saved.map(([name]) => name)).toEqual(['digit-model-fast-2026-11-25.zip']);
+    expect(api.exportModel).not.toHaveBeenCalled();
     expect(screen.queryByRole('dialog')).toBeNull();
   });
 
-  it('in Electron, export lets main show its folder chooser', async () => {
+  it('in browser mode, Import (beside Export) uploads the chosen files and keeps errors in its dialog', async () => {
+    const api = createFakeApi({ getAppInfo: vi.fn(async () => ({ ...APP_INFO, shell: 'browser' as const })) });
+    api.uploadModel.mockRejectedValueOnce({ message: 'Not a model: no model.json among notes.txt.', code: 'invalid-payload' });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByRole('button', { name: 'Import model' }));
+    const dialog = screen.getByRole('dialog', { name: 'Import a model' });
+    const input = within(dialog).getByTestId('model-files-input') as HTMLInputElement;
+    await fireEvent.change(input, { target: { files: [new File(['x'], 'notes.txt')] } });
+    expect(await within(dialog).findByRole('alert')).toHaveProperty('textContent', 'Not a model: no model.json among notes.txt.');
+
+    const files = [new File(['{}'], 'model.json'), new File([new Uint8Array([1, 2])], 'weights.bin')];
+    await fireEvent.change(input, { target: { files } });
+    await waitFor(() => expect(api.uploadModel).toHaveBeenCalledTimes(2));
+    const sent = api.uploadModel.mock.calls[1][0].files;
+    expect(sent.map((f) => [f.name, Array.from(f.bytes)])).toEqual([
+      ['model.json', [123, 125]],
+      ['weights.bin', [1, 2]],
+    ]);
+    expect(await screen.findByText('Imported the model from model.json, weights.bin.')).toBeTruthy();
+    expect(screen.queryByRole('dialog')).toBeNull();
+    expect(api.importModel).not.toHaveBeenCalled();
+  });
+
+  it('in Electron, export and import let main show its dialogs, with no path from the window', async () => {
     const api = createFakeApi({ getCurrentModel: vi.fn(async () => MODEL) });
+    api.importModel.mockRejectedValueOnce({ message: '/models/x: not a TensorFlow.js layers model', code: 'invalid-payload' });
     render(App, { props: { api } });
     await fireEvent.click(await screen.findByRole('button', { name: 'Export model' }));
-    expect(api.exportModel).toHaveBeenCalledWith({});
+    expect(api.exportModel).toHaveBeenCalledWith();
     expect(await screen.findByText('Model exported to /chosen.')).toBeTruthy();
+    await fireEvent.click(screen.getByRole('button', { name: 'Import model' }));
+    expect(api.importModel).toHaveBeenCalledWith();
+    const failed = await screen.findByRole('dialog', { name: 'Could not import the model' });
+    expect(within(failed).getByRole('alert').textContent).toBe('/models/x: not a TensorFlow.js layers model');
   });
 
   it('a file dropped anywhere switches to Predict and reads it', async () => {

@@ -10,6 +10,7 @@ export type {
   DatasetInfo,
   EvaluationSummary,
   ExportResult,
+  FileUpload,
   ImageUpload,
   MistakeInfo,
   ModelInfo,

@@ -1,6 +1,6 @@
-/** Saves text as a file through the browser's download (Electron shows its save dialog). */
-export function saveTextFile(name: string, text: string, type = 'text/plain'): void {
-  const url = URL.createObjectURL(new Blob([text], { type: `${type};charset=utf-8` }));
+/** Saves data as a file through the browser's download (Electron shows its save dialog). */
+export function saveFile(name: string, data: Blob): void {
+  const url = URL.createObjectURL(data);
   const link = document.createElement('a');
   link.href = url;
   link.download = name;
@@ -10,4 +10,9 @@ export function saveTextFile(name: string, text: string, type = 'text/plain'): v
   link.remove();
   // The download has taken its copy by the next task.
   setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** Saves text as a file (CSV, plain text). */
+export function saveTextFile(name: string, text: string, type = 'text/plain'): void {
+  saveFile(name, new Blob([text], { type: `${type};charset=utf-8` }));
 }

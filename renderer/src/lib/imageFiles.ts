@@ -35,24 +35,25 @@ async function readAllEntries(directory: FileSystemDirectoryEntry): Promise<File
   }
 }
 
-async function walk(entry: FileSystemEntry, inFolder: boolean, out: PickedFile[]): Promise<void> {
+async function walk(entry: FileSystemEntry, inFolder: boolean, out: PickedFile[], keep: (file: File) => boolean): Promise<void> {
   if (entry.isFile) {
     const file = await readFile(entry as FileSystemFileEntry);
-    if (!inFolder || isImageFile(file)) out.push({ name: entry.fullPath.replace(/^\//, '') || file.name, file });
+    if (!inFolder || keep(file)) out.push({ name: entry.fullPath.replace(/^\//, '') || file.name, file });
     return;
   }
   if (entry.isDirectory) {
     const children = await readAllEntries(entry as FileSystemDirectoryEntry);
     children.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
-    for (const child of children) await walk(child, true, out);
+    for (const child of children) await walk(child, true, out, keep);
   }
 }
 
 /**
  * The files of a drop, folders walked. Must be called during the drop event itself: the browser
  * empties `dataTransfer.items` once the handler returns, so the entries are taken synchronously.
+ * Inside dropped folders only pictures are kept, unless `keep` says otherwise (a model folder).
  */
-export function filesFromDrop(transfer: DataTransfer): Promise<PickedFile[]> {
+export function filesFromDrop(transfer: DataTransfer, keep: (file: File) => boolean = isImageFile): Promise<PickedFile[]> {
   const items = Array.from(transfer.items ?? []).filter((item) => item.kind === 'file');
   const entries = items.map((item) => (typeof item.webkitGetAsEntry === 'function' ? item.webkitGetAsEntry() : null));
   if (entries.length === 0 || entries.some((entry) => entry === null)) {
@@ -60,7 +61,7 @@ export function filesFromDrop(transfer: DataTransfer): Promise<PickedFile[]> {
   }
   return (async () => {
     const out: PickedFile[] = [];
-    for (const entry of entries) await walk(entry!, false, out);
+    for (const entry of entries) await walk(entry!, false, out, keep);
     return out;
   })();
 }

@@ -1,25 +1,43 @@
 /**
- * Exporting and importing model folders. In Electron main shows a native folder chooser; in the
- * browser mode (digits serve) there is none, so the user types a folder path on the server. An
- * export into a non-empty folder asks before overwriting.
+ * Exporting and importing models, where the user is. In the desktop app main asks the user (its
+ * native folder chooser, and before replacing a previous model); the window never names a path.
+ * In the browser version export is a download (one .zip of the model folder) and import an
+ * upload (the folder, its files or a zip). Failures show inside the dialog the user is in.
  */
-import type { ExportResult, ModelInfo, StudioApi } from '../lib/contract.ts';
+import type { FileUpload, ModelInfo, StudioApi } from '../lib/contract.ts';
+import { saveFile } from '../lib/download.ts';
+import { errorMessage } from '../lib/errors.ts';
+import type { PickedFile } from '../lib/imageFiles.ts';
 import type { Notices } from './notices.svelte.ts';
 
 export type TransferDialog =
-  | { kind: 'export-path' }
-  | { kind: 'import-path' }
-  | { kind: 'confirm-overwrite'; dir: string };
+  /** Browser: export as a download. */
+  | { kind: 'download' }
+  /** Browser: import by picking or dropping files. */
+  | { kind: 'upload' }
+  /** Desktop: what went wrong after main's own dialogs. */
+  | { kind: 'failed'; title: string };
 
 interface TransferHost {
   shell(): 'electron' | 'browser';
   onImported(model: ModelInfo): void;
+  /** Saves a download (default: the browser's download); injectable for tests. */
+  save?(name: string, data: Blob): void;
+}
+
+/** How the user would name what they uploaded: the zip, the folder, or the files. */
+function uploadLabel(files: readonly PickedFile[]): string {
+  if (files.length === 1) return files[0].name;
+  const folder = files[0].name.includes('/') ? files[0].name.slice(0, files[0].name.indexOf('/')) : null;
+  return folder && files.every((file) => file.name.startsWith(`${folder}/`)) ? folder : files.map((file) => file.name).join(', ');
 }
 
 export class ModelTransfer {
   dialog = $state.raw<TransferDialog | null>(null);
   busy = $state(false);
-  /** Where the last export went, shown next to the button. */
+  /** What went wrong, shown inside the open dialog (null: nothing). */
+  error = $state<string | null>(null);
+  /** Where the last export went (a folder, or the downloaded file's name), shown next to the button. */
   lastExport = $state<string | null>(null);
 
   readonly #api: StudioApi;
@@ -32,69 +50,79 @@ export class ModelTransfer {
     this.#host = host;
   }
 
-  /** Export button: a folder chooser (Electron) or the path dialog (browser mode). */
+  /** Export button: main's folder chooser (desktop) or the download dialog (browser). */
   startExport(): Promise<void> {
-    if (this.#host.shell() === 'browser') {
-      this.dialog = { kind: 'export-path' };
-      return Promise.resolve();
-    }
-    return this.exportTo(undefined, false);
+    if (this.#host.shell() === 'browser') return this.#open({ kind: 'download' });
+    return this.#run('Could not export the model', async () => {
+      const result = await this.#api.exportModel();
+      if (result.status === 'exported') this.#exported(result.dir, `Model exported to ${result.dir}.`);
+    });
   }
 
+  /** Import button: main's folder chooser (desktop) or the upload dialog (browser). */
   startImport(): Promise<void> {
-    if (this.#host.shell() === 'browser') {
-      this.dialog = { kind: 'import-path' };
-      return Promise.resolve();
-    }
-    return this.importFrom(undefined);
+    if (this.#host.shell() === 'browser') return this.#open({ kind: 'upload' });
+    return this.#run('Could not import the model', async () => {
+      const model = await this.#api.importModel();
+      if (model) this.#imported(model, `Imported the model from ${model.dir}.`);
+    });
   }
 
-  async exportTo(dir: string | undefined, overwrite: boolean): Promise<void> {
-    this.dialog = null;
-    await this.#busy(async () => {
-      const payload: { dir?: string; overwrite?: boolean } = {};
-      if (dir !== undefined) payload.dir = dir;
-      if (overwrite) payload.overwrite = true;
-      this.#exported(await this.#api.exportModel(payload));
-    }, 'Could not export the model');
+  /** Browser: fetches the model folder as one zip and hands it to the browser's download. */
+  download(): Promise<void> {
+    return this.#run('Could not export the model', async () => {
+      const file = await this.#api.downloadModel();
+      (this.#host.save ?? saveFile)(file.name, new Blob([file.bytes as Uint8Array<ArrayBuffer>], { type: 'application/zip' }));
+      this.#exported(file.name, `Model downloaded as ${file.name}.`);
+    });
   }
 
-  async importFrom(dir: string | undefined): Promise<void> {
-    this.dialog = null;
-    await this.#busy(async () => {
-      const model = await this.#api.importModel(dir === undefined ? {} : { dir });
-      if (model === null) return;
-      this.#host.onImported(model);
-      this.#notices.success(`Imported the model from ${model.dir}.`);
-      for (const note of model.notes ?? []) this.#notices.info(note);
-    }, 'Could not import the model');
+  /** Browser: sends the picked or dropped files (a model folder's, or one zip) to be loaded. */
+  upload(files: readonly PickedFile[]): Promise<void> {
+    if (files.length === 0) return Promise.resolve();
+    return this.#run('Could not import the model', async () => {
+      const uploads: FileUpload[] = await Promise.all(files.map(async (picked) => ({ name: picked.name, bytes: new Uint8Array(await picked.file.arrayBuffer()) })));
+      const model = await this.#api.uploadModel({ files: uploads });
+      this.#imported(model, `Imported the model from ${uploadLabel(files)}.`);
+    });
   }
 
   cancel(): void {
+    if (this.busy) return;
     this.dialog = null;
+    this.error = null;
   }
 
-  #exported(result: ExportResult): void {
-    switch (result.status) {
-      case 'exported':
-        this.lastExport = result.dir;
-        this.#notices.success(`Model exported to ${result.dir}.`);
-        break;
-      case 'needs-confirmation':
-        this.dialog = { kind: 'confirm-overwrite', dir: result.dir };
-        break;
-      case 'cancelled':
-        break;
-    }
+  async #open(dialog: TransferDialog): Promise<void> {
+    this.error = null;
+    this.dialog = dialog;
   }
 
-  async #busy(action: () => Promise<void>, doing: string): Promise<void> {
+  #exported(where: string, message: string): void {
+    this.lastExport = where;
+    this.dialog = null;
+    this.error = null;
+    this.#notices.success(message);
+  }
+
+  #imported(model: ModelInfo, message: string): void {
+    this.#host.onImported(model);
+    this.dialog = null;
+    this.error = null;
+    this.#notices.success(message);
+    for (const note of model.notes ?? []) this.#notices.info(note);
+  }
+
+  /** Runs one transfer; a failure is shown in the open dialog, or in a dialog of its own. */
+  async #run(failedTitle: string, action: () => Promise<void>): Promise<void> {
     if (this.busy) return;
     this.busy = true;
+    this.error = null;
     try {
       await action();
     } catch (error) {
-      this.#notices.error(error, doing);
+      this.error = errorMessage(error);
+      if (this.dialog === null || this.dialog.kind === 'failed') this.dialog = { kind: 'failed', title: failedTitle };
     } finally {
       this.busy = false;
     }

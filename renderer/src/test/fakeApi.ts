@@ -95,8 +95,10 @@ export function createFakeApi(overrides: Partial<Record<keyof StudioApi, unknown
     evaluateModel: vi.fn(async () => evaluationSummary()),
     getTestImages: vi.fn(async ({ indices }: { indices: number[] }) => indices.map((index) => testImage(index, 3, 5))),
     predictImages: vi.fn(async () => []),
-    exportModel: vi.fn(async ({ dir }: { dir?: string }) => ({ status: 'exported', dir: dir ?? '/chosen' })),
+    exportModel: vi.fn(async () => ({ status: 'exported', dir: '/chosen' })),
     importModel: vi.fn(async () => null),
+    downloadModel: vi.fn(async () => ({ name: 'digit-model-fast-2026-11-25.zip', bytes: new Uint8Array([0x50, 0x4b, 5, 6]) })),
+    uploadModel: vi.fn(async () => ({ ...MODEL, origin: 'imported', dir: '/workspace/uploaded-models/1' })),
     on<E extends keyof StudioEvents>(event: E, listener: (payload: StudioEvents[E]) => void) {
       (listeners[event] as Set<typeof listener>).add(listener);
       return () => void (listeners[event] as Set<typeof listener>).delete(listener);
