@@ -89,6 +89,18 @@ describe('checkpoints', () => {
     expect(await readdir(checkpointsDir(runDir))).toEqual(['step-00000010', 'step-00000015']);
   });
 
+  it('keep a verified checkpoint as the backup, never a corrupt one', async () => {
+    await save(runDir, 10);
+    await save(runDir, 20);
+    const tensors = path.join(stepFolder(20), 'tensors.bin');
+    const bytes = await readFile(tensors);
+    bytes[0] ^= 0xff;
+    await writeFile(tensors, bytes);
+    // Resumed from 10, the run saves next at 30 (beyond the corrupt 20).
+    await save(runDir, 30);
+    expect(await readdir(checkpointsDir(runDir))).toEqual(['step-00000010', 'step-00000030']);
+  });
+
   it('validate checkpoint.json and refuse it naming the file and the field', async () => {
     await save(runDir, 10);
     const manifestFile = path.join(stepFolder(10), 'checkpoint.json');

@@ -371,8 +371,9 @@ export async function saveCheckpoint(runDir: string, state: CheckpointState, fsx
 }
 
 /**
- * Keeps the checkpoint just written and the newest one before it. Numbered folders beyond it
- * were skipped as unusable when this run resumed; earlier versions' folders are superseded.
+ * Keeps the checkpoint just written and the newest complete, verified one before it (a corrupt
+ * one is no backup). Numbered folders beyond it were skipped as unusable when this run resumed;
+ * earlier versions' folders are superseded.
  */
 async function prune(runDir: string, step: number, fsx: FolderFs): Promise<void> {
   const dir = checkpointsDir(runDir);
@@ -381,7 +382,19 @@ async function prune(runDir: string, step: number, fsx: FolderFs): Promise<void>
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => Number(m[1]))
     .sort((a, b) => b - a);
-  const kept = steps.filter((s) => s <= step).slice(0, CHECKPOINTS_KEPT);
+  const kept = [step];
+  for (const older of steps.filter((s) => s < step)) {
+    if (kept.length >= CHECKPOINTS_KEPT) break;
+    const usable = await readCandidate({ folder: path.join(dir, stepFolderName(older)), legacy: false }, true, fsx).then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof Unusable) return false;
+        throw error;
+      },
+    );
+    if (usable) kept.push(older);
+  }
+  // Unusable ones between the two go too; anything older than the backup is superseded.
   for (const s of steps) if (!kept.includes(s)) await fsx.remove(path.join(dir, stepFolderName(s)));
   for (const legacy of LEGACY_FOLDERS) await fsx.remove(path.join(runDir, legacy));
   await removeStaleTemps(runDir, LEGACY_FOLDERS[0], fsx, true);

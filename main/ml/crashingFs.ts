@@ -16,16 +16,21 @@ export interface CrashingFs extends FolderFs {
   readonly crashed: boolean;
 }
 
-/** Crashes at step `crashAt` (0-based); Infinity never crashes and just records the steps. */
-export function crashingFs(crashAt: number, base: FolderFs = nodeFolderFs): CrashingFs {
+/**
+ * Crashes at step `crashAt` (0-based); Infinity never crashes and just records the steps. With
+ * `only`, just those operations count as steps (e.g. renames and removes, not file writes).
+ */
+export function crashingFs(crashAt: number, base: FolderFs = nodeFolderFs, only?: ('write' | 'rename' | 'remove')[]): CrashingFs {
   const steps: string[] = [];
+  let counted = 0;
   let crashed = false;
   const alive = () => {
     if (crashed) throw new SimulatedCrash('the process is gone');
   };
   const step = async (description: string, run: () => Promise<void>, crash?: () => Promise<void>) => {
     alive();
-    if (steps.length === crashAt) {
+    const counts = !only || only.some((op) => description.startsWith(`${op} `));
+    if (counts && counted++ === crashAt) {
       crashed = true;
       await crash?.();
       throw new SimulatedCrash(`crashed at ${description}`);
