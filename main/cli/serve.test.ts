@@ -73,7 +73,7 @@ describe('digits serve', () => {
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{64}$/);
     expect(stderr).toMatch(/^Backend: cpu/m);
     expect(stderr).toContain(`Workspace (runs and the current model): ${workspace}`);
-    expect(stderr).toMatch(/Export and import .* folders on this machine/);
+    expect(stderr).toMatch(/Export downloads the model as a \.zip and Import uploads/);
 
     expect(await get(url)).toEqual({ status: 303, location: '/' });
     expect((await get(new URL(url).origin + '/')).status).toBe(401);

@@ -56,7 +56,7 @@ export const serveCommand: Command = {
     const info = await service.handlers.getAppInfo();
     console.error(`Backend: ${info.backend.name} (${info.backend.reason})`);
     console.error(`Workspace (runs and the current model): ${workspaceDir}`);
-    console.error('Export and import read and write folders on this machine: type a path on it in the page.');
+    console.error('In the page, Export downloads the model as a .zip and Import uploads a model folder, its files or a zip.');
     if (!LOOPBACK.has(host)) {
       console.error(
         `Warning: listening on ${host}, not only this machine. Anyone who can reach it and has the URL can use ` +
