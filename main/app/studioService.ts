@@ -3,9 +3,10 @@
  * (StudioHandlers) plus the events pushed to the renderer. Electron's IPC (main/electron/ipc.ts)
  * and the WebSocket server of `digits serve` both sit on top of it.
  *
- * It owns the current model (trained or imported), its evaluation on the test set (cached per
- * model), test images, predictions on uploaded pictures, export/import of model folders, and the
- * training host. Every handler validates its payload first (validation.ts).
+ * It wires together the current model (currentModel.ts), its test-set evaluation
+ * (testSetEvaluation.ts), the training host, the "My digits" collection, predictions on uploaded
+ * pictures and export/import of model folders. Every handler validates its payload first
+ * (validation.ts). Its length is the contract's: one short handler per request, each delegating.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -13,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describeFsError, FolderWriteError, isEmptyOrMissing } from '../ml/atomicFolder.ts';
 import { selectBackend, type BackendChoice, type BackendName } from '../ml/backend.ts';
-import { CLASSES, PIXELS, bytesToInputs, type MnistSplits } from '../ml/dataset.ts';
+import type { MnistSplits } from '../ml/dataset.ts';
 import { metricsFromProbabilities, predictSet } from '../ml/evaluate.ts';
 import { FolderLockedError, withDestinationLock } from '../ml/folderLock.ts';
 import { appLimits } from '../ml/limits.ts';
@@ -21,28 +22,26 @@ import { loadMnist } from '../ml/mnist.ts';
 import { ModelArchiveError, modelFilesFromUpload, zipModelFolder } from '../ml/modelArchive.ts';
 import { ModelFolderError, modelFolderRefusal, saveModelFolder, writeModelFolderFiles } from '../ml/modelFolder.ts';
 import { DEFAULT_PRESET, PRESETS, PRESET_NAMES } from '../ml/models.ts';
-import { classify, isFailure, LOW_CONFIDENCE, readPictures } from '../ml/predict.ts';
+import { isFailure, LOW_CONFIDENCE, readPictures } from '../ml/predict.ts';
 import type {
   AppInfo,
-  EvaluationSummary,
   ExportResult,
   MyDigitsChange,
   ModelInfo,
   PredictionItem,
   StudioEvents,
   StudioHandlers,
-  TestImage,
 } from './contract.ts';
-import { CurrentModelSlot, type CurrentModel } from './currentModel.ts';
+import { CurrentModelSlot } from './currentModel.ts';
 import { StudioError, toErrorInfo } from './errors.ts';
 import { EventHub } from './eventHub.ts';
 import { forkNodeTrainer } from './nodeTrainingProcess.ts';
+import { TestSetEvaluation } from './testSetEvaluation.ts';
 import { createTrainingHost } from './trainingHost.ts';
 import type { ForkTrainer } from './trainingProtocol.ts';
 import { withValidation } from './validation.ts';
 import { DigitCollection, type AddedPicture } from './myDigits.ts';
 
-const TOP_MISTAKES = 100;
 
 export interface StudioServiceOptions {
   /** Where runs and app state live (Electron: app.getPath('userData')). */
@@ -71,13 +70,6 @@ export interface StudioService {
   events: StudioServiceEvents;
   /** Stops a running training run (it stays resumable) and releases the model. */
   dispose(): Promise<void>;
-}
-
-interface EvaluationCache {
-  model: CurrentModel;
-  summary: EvaluationSummary;
-  /** count * 10 class probabilities of the test set. */
-  probabilities: Float32Array;
 }
 
 function once<T>(make: () => Promise<T>): () => Promise<T> {
@@ -123,18 +115,17 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
   const backend = once<BackendChoice>(() => selectBackend(options.backend));
   const data = once<MnistSplits>(() => loadMnist({ dir: options.dataDir }));
   const version = options.version !== undefined ? Promise.resolve(options.version) : packageVersion();
-  let evaluation: EvaluationCache | null = null;
-  let evaluating: Promise<EvaluationCache> | null = null;
 
   const current = new CurrentModelSlot({
     workspaceDir: options.workspaceDir,
     beforeLoad: backend,
     onChange: (info) => {
-      evaluation = null;
+      evaluation.clear();
       hub.emit('modelChanged', info);
     },
   });
 
+  const evaluation = new TestSetEvaluation(current, async () => (await data()).test);
   const pictureCache = path.join(options.workspaceDir, 'cache', 'pictures');
   const collection = new DigitCollection(options.workspaceDir, pictureCache);
 
@@ -150,41 +141,6 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
     onFinished: ({ modelDir }) => current.replace(modelDir, 'trained'),
   });
   training.on((update) => hub.emit('training', update));
-
-  const evaluate = (): Promise<EvaluationCache> =>
-    current.use(async (entry) => {
-      if (evaluation?.model === entry) return evaluation;
-      if (evaluating) {
-        const result = await evaluating;
-        if (result.model === entry) return result;
-      }
-      const run = (async () => {
-        const { test } = await data();
-        const started = performance.now();
-        const probabilities = predictSet(entry.model, test);
-        const metrics = metricsFromProbabilities(probabilities, test.labels);
-        const summary: EvaluationSummary = {
-          model: entry.info,
-          accuracy: metrics.accuracy,
-          loss: metrics.loss,
-          count: metrics.count,
-          confusion: metrics.confusion,
-          perClass: metrics.perClass,
-          topMistakes: metrics.mistakes.slice(0, TOP_MISTAKES),
-          cellIndices: metrics.cellIndices,
-          seconds: (performance.now() - started) / 1000,
-        };
-        return { model: entry, summary, probabilities };
-      })();
-      evaluating = run;
-      try {
-        const result = await run;
-        if (current.isCurrent(entry)) evaluation = result;
-        return result;
-      } finally {
-        if (evaluating === run) evaluating = null;
-      }
-    });
 
   /** Writes the current model into `dir` (which the caller checked is empty or may be replaced). */
   const writeModel = (dir: string) =>
@@ -306,34 +262,11 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
     },
 
     async evaluateModel() {
-      return (await evaluate()).summary;
+      return evaluation.summary();
     },
 
     async getTestImages(payload) {
-      const { indices } = payload;
-      const { test } = await data();
-      const bad = indices.find((i) => i >= test.count);
-      if (bad !== undefined) {
-        throw new StudioError('invalid-payload', `Test image ${bad} does not exist; the test set has ${test.count} images (0 to ${test.count - 1}).`);
-      }
-      let rows: number[][] = indices.map(() => []);
-      if (await current.info()) {
-        rows = await current.use(async (entry) => {
-          const cached = evaluation?.model === entry ? evaluation.probabilities : null;
-          if (cached) return indices.map((i) => Array.from(cached.subarray(i * CLASSES, (i + 1) * CLASSES)));
-          const pixels = new Float32Array(indices.length * PIXELS);
-          indices.forEach((index, n) => bytesToInputs(test.images.subarray(index * PIXELS, (index + 1) * PIXELS), pixels, n * PIXELS));
-          return classify(entry.model, pixels, indices.length);
-        });
-      }
-      return indices.map(
-        (index, n): TestImage => ({
-          index,
-          label: test.labels[index],
-          pixels: test.images.slice(index * PIXELS, (index + 1) * PIXELS),
-          probabilities: rows[n],
-        }),
-      );
+      return evaluation.testImages(payload.indices);
     },
 
     async predictImages(payload) {
