@@ -17,6 +17,9 @@ export type { AppLimits, BackendName, PresetName, TrainingEvent };
 export interface PresetInfo {
   name: PresetName;
   title: string;
+  /** Plain words: what it is and what to expect. */
+  summary: string;
+  /** The recipe's details, for whoever wants them. */
   description: string;
   batchSize: number;
   learningRate: number;
@@ -95,7 +98,8 @@ export interface TrainingSnapshot {
 /** Pushed to the renderer: the trainer's own events (throttled) plus lifecycle ones. */
 export type TrainingUpdate =
   | TrainingEvent
-  | { type: 'state'; state: TrainingState; runId: string | null; message?: string }
+  /** `elapsedSeconds`: the run's running time so far by main's clock, so every window and every reload shows the same. */
+  | { type: 'state'; state: TrainingState; runId: string | null; message?: string; elapsedSeconds?: number }
   | {
       type: 'done';
       runId: string;

@@ -211,10 +211,11 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
         backend: { name: choice.name, reason: choice.reason },
         dataset: { source: splits.source, train: splits.train.count, validation: splits.validation.count, test: splits.test.count },
         presets: PRESET_NAMES.map((name) => {
-          const { title, description, recipe } = PRESETS[name];
+          const { title, summary, description, recipe } = PRESETS[name];
           return {
             name,
             title,
+            summary,
             description,
             batchSize: recipe.batchSize,
             learningRate: recipe.learningRate,

@@ -121,7 +121,8 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
   const setState = (next: TrainingState, message?: string) => {
     record.setState(next);
     const { state, runId } = record;
-    emit(message === undefined ? { type: 'state', state, runId } : { type: 'state', state, runId, message });
+    const elapsedSeconds = record.elapsedSeconds();
+    emit(message === undefined ? { type: 'state', state, runId, elapsedSeconds } : { type: 'state', state, runId, message, elapsedSeconds });
   };
 
   const isActive = () => run !== null && !run.over;

@@ -84,8 +84,13 @@ export class TrainingRecord {
     this.#epochs.push(event);
   }
 
-  snapshot(): TrainingSnapshot {
+  /** Seconds spent running so far (paused time excluded): the one clock every window shows. */
+  elapsedSeconds(): number {
     const running = this.state === 'running' && this.#runningSince !== null ? this.now() - this.#runningSince : 0;
+    return (this.#runningMs + running) / 1000;
+  }
+
+  snapshot(): TrainingSnapshot {
     return {
       state: this.state,
       runId: this.runId,
@@ -95,7 +100,7 @@ export class TrainingRecord {
       learningRates: [...this.#learningRates],
       epochs: [...this.#epochs],
       last: this.#last,
-      elapsedSeconds: (this.#runningMs + running) / 1000,
+      elapsedSeconds: this.elapsedSeconds(),
       error: this.error,
     };
   }

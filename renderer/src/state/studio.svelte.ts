@@ -71,9 +71,12 @@ export class Studio {
     const socket = this.#api as Partial<ConnectionAware>;
     if (typeof socket.onConnection !== 'function') return () => {};
     return socket.onConnection((state) => {
-      if (state === 'closed') this.connectionLost = true;
-      else if (state === 'open' && this.connectionLost) {
+      if (state === 'closed') {
+        this.connectionLost = true;
+        this.training.offline = true;
+      } else if (state === 'open' && this.connectionLost) {
         this.connectionLost = false;
+        this.training.offline = false;
         void this.#load();
         void this.training.sync();
       }

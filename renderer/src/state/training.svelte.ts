@@ -5,6 +5,7 @@
  * reload or reconnect.
  */
 import type { RunSummary, StudioApi, TrainingEvent, TrainingRequest, TrainingSnapshot, TrainingState, TrainingUpdate } from '../lib/contract.ts';
+import { SpeedMemory } from '../lib/speedMemory.ts';
 import type { Notices } from './notices.svelte.ts';
 import { TrainingCurves } from './trainingCurves.ts';
 
@@ -61,10 +62,16 @@ export class TrainingSession {
   /** Events held back while a snapshot is being fetched (null when none is). */
   #buffer: TrainingUpdate[] | null = null;
 
-  constructor(api: StudioApi, notices: Notices, clock: Clock = windowClock) {
+  /** This machine's measured training speed per preset, for the form's duration estimate. */
+  readonly speeds: SpeedMemory;
+  /** Bumped when a new speed is measured, so the estimate redraws. */
+  speedVersion = $state(0);
+
+  constructor(api: StudioApi, notices: Notices, clock: Clock = windowClock, speeds: SpeedMemory = new SpeedMemory()) {
     this.#api = api;
     this.#notices = notices;
     this.#clock = clock;
+    this.speeds = speeds;
     this.now = clock.now();
   }
 
@@ -73,16 +80,16 @@ export class TrainingSession {
   }
 
   get canStart(): boolean {
-    return !this.pending && !this.active;
+    return !this.pending && !this.offline && !this.active;
   }
   get canPause(): boolean {
-    return !this.pending && this.state === 'running';
+    return !this.pending && !this.offline && this.state === 'running';
   }
   get canResume(): boolean {
-    return !this.pending && this.state === 'paused';
+    return !this.pending && !this.offline && this.state === 'paused';
   }
   get canStop(): boolean {
-    return !this.pending && (this.state === 'running' || this.state === 'paused');
+    return !this.pending && !this.offline && (this.state === 'running' || this.state === 'paused');
   }
 
   get elapsedSeconds(): number {
@@ -171,9 +178,16 @@ export class TrainingSession {
     switch (update.type) {
       case 'state':
         this.#stateChanges++;
+        // Another run began (started elsewhere, e.g. in a second window): its numbers start from nothing.
+        if (this.runId !== null && update.runId !== null && update.runId !== this.runId && ACTIVE.includes(update.state)) this.#clearRun();
         this.runId = update.runId;
         this.message = update.message ?? null;
         this.#setState(update.state);
+        if (update.elapsedSeconds !== undefined) {
+          // Main's clock is the one truth: the same figure after a reload or in another window.
+          this.elapsedBefore = update.elapsedSeconds;
+          this.runningSince = update.state === 'running' ? this.#clock.now() : null;
+        }
         if (!ACTIVE.includes(update.state)) void this.refreshRuns();
         break;
       case 'start':
@@ -184,8 +198,6 @@ export class TrainingSession {
           this.curves.reset();
           this.epochs = [];
           this.last = null;
-          this.elapsedBefore = 0;
-          if (this.runningSince !== null) this.runningSince = this.#clock.now();
         }
         this.#curvesRunId = this.runId;
         this.start = update;
@@ -193,6 +205,10 @@ export class TrainingSession {
         this.checkpointStep = null;
         break;
       case 'epoch':
+        if (this.request && this.last && this.last.samplesPerSecond > 0) {
+          this.speeds.record(this.request.preset, this.last.samplesPerSecond);
+          this.speedVersion++;
+        }
         this.epochs = [...this.epochs.filter((epoch) => epoch.epoch < update.epoch), update];
         this.curves.addEpoch(update);
         break;
@@ -211,12 +227,45 @@ export class TrainingSession {
     this.#pendingLast = null;
   }
 
-  startTraining(request: TrainingRequest): Promise<void> {
-    return this.#call('Could not start training', async () => {
-      const { runId } = await this.#api.startTraining(request);
-      this.request = request;
-      return { runId, state: 'running' };
-    });
+  /** A Start request is on its way to main. */
+  starting = $state(false);
+  /** The connection to main is lost (browser mode): nothing shown is current, no control works. */
+  offline = $state(false);
+
+  /** True from Start until the new run's first numbers arrive: the view shows "Preparing…". */
+  get preparing(): boolean {
+    return this.starting || (this.state === 'running' && this.start === null);
+  }
+
+  /** Forgets the previous run's numbers at once, so a new run never shows them. */
+  #clearRun(): void {
+    this.#pendingLast = null;
+    this.start = null;
+    this.last = null;
+    this.epochs = [];
+    this.result = null;
+    this.checkpointStep = null;
+    this.message = null;
+    this.curves.reset();
+    this.#curvesRunId = null;
+    this.elapsedBefore = 0;
+    this.runningSince = null;
+  }
+
+  async startTraining(request: TrainingRequest): Promise<void> {
+    if (this.pending) return;
+    this.#clearRun();
+    this.request = request;
+    this.starting = true;
+    try {
+      await this.#call('Could not start training', async () => {
+        const { runId } = await this.#api.startTraining(request);
+        this.request = request;
+        return { runId, state: 'running' };
+      });
+    } finally {
+      this.starting = false;
+    }
   }
 
   resumeRun(runId: string): Promise<void> {

@@ -85,4 +85,29 @@ describe('TrainingSession', () => {
     session.handle({ type: 'state', state: 'paused', runId: 'r' });
     expect(session.last?.step).toBe(251);
   });
+
+  it("takes the elapsed time from main's state events, so a reload shows the same figure", () => {
+    let now = 0;
+    const session = new TrainingSession(createFakeApi(), new Notices(), { now: () => now, nextFrame: (callback) => callback() });
+    session.handle({ type: 'state', state: 'running', runId: 'r', elapsedSeconds: 0 });
+    now = 25_000; // the window's own clock ran on (e.g. it counted the preparation differently)
+    session.handle({ type: 'state', state: 'finished', runId: 'r', elapsedSeconds: 19 });
+    expect(session.elapsedSeconds).toBe(19);
+  });
+
+  it('a Start clears the previous run at once and shows Preparing until the new run reports', async () => {
+    let release: () => void = () => {};
+    const api = createFakeApi({ startTraining: vi.fn(() => new Promise<{ runId: string }>((resolve) => (release = () => resolve({ runId: 'new' })))) });
+    const session = new TrainingSession(api, new Notices(), { now: () => 0, nextFrame: (callback) => callback() });
+    session.restore({ ...EMPTY_SNAPSHOT, state: 'finished', runId: 'old', elapsedSeconds: 42, last: progress(1000) });
+    session.handle({ type: 'done', runId: 'old', testAccuracy: 0.98, model: { origin: 'trained', dir: '/m', preset: 'fast', testAccuracy: 0.98, createdAt: null } });
+    const started = session.startTraining({ preset: 'fast', epochs: 1 });
+    expect(session.preparing).toBe(true);
+    expect(session.last).toBeNull();
+    expect(session.result).toBeNull();
+    expect(session.elapsedSeconds).toBe(0);
+    release();
+    await started;
+    expect(session.preparing).toBe(true); // running, but no start event yet
+  });
 });

@@ -90,6 +90,30 @@ export class TrainingSettings {
     this.unit = unit;
   }
 
+  /** Fills the form from a run's request (the current run's settings after a reload). */
+  fromRequest(request: TrainingRequest): void {
+    this.choosePreset(request.preset);
+    if (request.steps !== undefined) {
+      this.unit = 'steps';
+      this.length = request.steps;
+    } else if (request.epochs !== undefined) {
+      this.unit = 'epochs';
+      this.length = request.epochs;
+    }
+    if (request.batchSize !== undefined) this.batchSize = request.batchSize;
+    if (request.learningRate !== undefined) this.learningRate = request.learningRate;
+    this.limit = request.limit ?? null;
+  }
+
+  /** Training images the run will have seen at its end (steps x batch), or null while invalid. */
+  get imagesPerRun(): number | null {
+    if (!this.valid) return null;
+    const batch = this.batchSize as number;
+    const available = isBlank(this.limit) ? this.trainCount : Math.min(this.limit, this.trainCount);
+    const steps = this.unit === 'steps' ? (this.length as number) : (this.length as number) * Math.ceil(available / batch);
+    return steps * batch;
+  }
+
   get errors(): SettingsErrors {
     const limits = this.limits;
     const errors: SettingsErrors = {};

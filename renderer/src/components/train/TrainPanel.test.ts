@@ -1,8 +1,10 @@
-import { fireEvent, render, screen, waitFor } from '@testing-library/svelte';
+import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Notices } from '../../state/notices.svelte.ts';
 import { TrainingSession } from '../../state/training.svelte.ts';
 import { APP_INFO, createFakeApi, EMPTY_SNAPSHOT, type FakeApi } from '../../test/fakeApi.ts';
+import { SpeedMemory } from '../../lib/speedMemory.ts';
+import AreaTabs from '../layout/AreaTabs.svelte';
 import TrainPanel from './TrainPanel.svelte';
 
 // uPlot needs a real canvas; a stand-in records what the charts are given.
@@ -27,10 +29,15 @@ vi.mock('uplot', () => ({
   },
 }));
 
-function setup(api: FakeApi = createFakeApi()) {
-  const session = new TrainingSession(api, new Notices());
+function memoryStore() {
+  const items = new Map<string, string>();
+  return { getItem: (k: string) => items.get(k) ?? null, setItem: (k: string, v: string) => void items.set(k, v) };
+}
+
+function setup(api: FakeApi = createFakeApi(), extra: { onevaluate?: () => void; ontry?: () => void; onexport?: () => void; speeds?: SpeedMemory } = {}) {
+  const session = new TrainingSession(api, new Notices(), undefined, extra.speeds ?? new SpeedMemory(memoryStore()));
   const disconnect = session.connect();
-  const view = render(TrainPanel, { props: { info: APP_INFO, session } });
+  const view = render(TrainPanel, { props: { info: APP_INFO, session, onevaluate: extra.onevaluate, ontry: extra.ontry, onexport: extra.onexport } });
   return { api, session, view, disconnect };
 }
 
@@ -58,7 +65,10 @@ describe('TrainPanel', () => {
     expect(api.startTraining).toHaveBeenCalledTimes(1);
     expect(api.startTraining).toHaveBeenCalledWith({ preset: 'cnn', epochs: 2, batchSize: 50, learningRate: 0.002, limit: 1000 });
     await waitFor(() => expect(isDisabled(start)).toBe(true));
-    expect(screen.getByTestId('training-state').textContent).toBe('Training');
+    // Until the run's first numbers arrive it is preparing, with nothing from any earlier run.
+    expect(screen.getByTestId('training-state').textContent).toBe('Preparing…');
+    api.emit('training', { type: 'start', preset: 'cnn', startStep: 0, totalSteps: 40, stepsPerEpoch: 20, batchSize: 50, trainCount: 1000, validationCount: 5000, resumed: false });
+    await waitFor(() => expect(screen.getByTestId('training-state').textContent).toBe('Training'));
     expect(isDisabled(screen.getByRole('button', { name: 'Pause' }))).toBe(false);
     expect(isDisabled(screen.getByLabelText('Batch size'))).toBe(true);
   });
@@ -191,5 +201,75 @@ describe('TrainPanel', () => {
     expect(screen.getByTestId('stat-elapsed').textContent).toBe('4:10');
     await waitFor(() => expect(lossPlot().data[0]).toHaveLength(500));
     expect(isDisabled(screen.getByRole('button', { name: 'Start training' }))).toBe(true);
+  });
+
+  it('says when the server is not connected and offers no control that cannot work', async () => {
+    const { api, session } = setup();
+    await waitFor(() => expect(api.getTrainingSnapshot).toHaveBeenCalled());
+    api.emit('training', { type: 'state', state: 'running', runId: 'run-1' });
+    await screen.findByRole('button', { name: 'Pause' });
+    session.offline = true;
+    await waitFor(() => expect(screen.getByTestId('training-state').textContent).toBe('Not connected'));
+    expect(isDisabled(screen.getByRole('button', { name: 'Pause' }))).toBe(true);
+    expect(isDisabled(screen.getByRole('button', { name: 'Stop' }))).toBe(true);
+    expect(screen.getByText(/connection to Digit Studio's server is lost/)).toBeTruthy();
+  });
+
+  it('offers the next steps when a run finishes: evaluate, try it, export', async () => {
+    const onevaluate = vi.fn();
+    const ontry = vi.fn();
+    const onexport = vi.fn();
+    const { api } = setup(undefined, { onevaluate, ontry, onexport });
+    await waitFor(() => expect(api.getTrainingSnapshot).toHaveBeenCalled());
+    api.emit('training', { type: 'done', runId: 'run-1', testAccuracy: 0.981, model: { origin: 'trained', dir: '/m', preset: 'fast', testAccuracy: 0.981, createdAt: null } } as never);
+    api.emit('training', { type: 'state', state: 'finished', runId: 'run-1' });
+    const next = await screen.findByTestId('next-steps');
+    await fireEvent.click(within(next).getByRole('button', { name: 'Evaluate it' }));
+    await fireEvent.click(within(next).getByRole('button', { name: 'Try it on your digits' }));
+    await fireEvent.click(within(next).getByRole('button', { name: 'Export it' }));
+    expect([onevaluate.mock.calls.length, ontry.mock.calls.length, onexport.mock.calls.length]).toEqual([1, 1, 1]);
+  });
+
+  it("after a reload the form shows the current run's settings, and the elapsed time is main's", async () => {
+    const api = createFakeApi({
+      getTrainingSnapshot: vi.fn(async () => ({
+        ...EMPTY_SNAPSHOT,
+        state: 'finished' as const,
+        runId: 'run-4',
+        request: { preset: 'seed' as const, steps: 1200, batchSize: 64, learningRate: 0.05, limit: 3000 },
+        elapsedSeconds: 19.4,
+      })),
+    });
+    setup(api);
+    await waitFor(() => expect((screen.getByLabelText('Length') as HTMLInputElement).value).toBe('1200'));
+    expect((screen.getByLabelText('Model') as HTMLSelectElement).value).toBe('seed');
+    expect((screen.getByLabelText('Batch size') as HTMLInputElement).value).toBe('64');
+    expect((screen.getByLabelText('Learning rate') as HTMLInputElement).value).toBe('0.05');
+    expect((screen.getByLabelText(/Limit training images/) as HTMLInputElement).value).toBe('3000');
+    expect(screen.getByTestId('data-train').textContent?.replace(/\s+/g, ' ').trim()).toBe('3,000 of 55,000');
+    expect(screen.getByTestId('stat-elapsed').textContent).toBe('0:19');
+  });
+
+  it('estimates the duration before Start from the speed measured on this machine, in plain words', async () => {
+    const speeds = new SpeedMemory(memoryStore());
+    setup(undefined, { speeds });
+    expect(screen.getByTestId('preset-summary').textContent).toBe('A small network that learns quickly.');
+    expect(screen.getByTestId('estimate').textContent).toMatch(/shown once this model has trained here/);
+    speeds.record('fast', 11_000);
+    // A re-render happens on the next speed measurement; re-open the panel to read it now.
+    await fireEvent.input(screen.getByLabelText('Length'), { target: { value: '2' } });
+    await fireEvent.change(screen.getByLabelText('Model'), { target: { value: 'seed' } });
+    await fireEvent.change(screen.getByLabelText('Model'), { target: { value: 'fast' } });
+    // fast defaults: 6 epochs x 55,000 images (batch 100 in the fake) = 330,000 images / 11,000/s = 30 s
+    await waitFor(() => expect(screen.getByTestId('estimate').textContent).toMatch(/Takes about 0:30 at the speed measured on this machine \(11,000 images\/s\)/));
+  });
+});
+
+describe('AreaTabs', () => {
+  it('shows on the Train tab that a run is in progress, in words for screen readers', () => {
+    render(AreaTabs, { props: { areas: [{ id: 'train', label: 'Train' }, { id: 'predict', label: 'Predict' }], active: 'predict', onselect: () => {}, busy: { train: 'a run is in progress' } } });
+    expect(screen.getByRole('tab', { name: 'Train (a run is in progress)' })).toBeTruthy();
+    expect(screen.getByTestId('tab-busy-train')).toBeTruthy();
+    expect(screen.getByRole('navigation', { name: 'Areas' })).toBeTruthy();
   });
 });
