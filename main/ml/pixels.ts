@@ -2,6 +2,9 @@
  * Pixel routines on plain arrays (grey values 0..255 or ink 0..1 in Float32Array, row-major,
  * `width` x `height`), with no sharp and no tensors: what the MNIST pipeline (preprocess.ts) is
  * built from. Each is exported and unit-tested on its own (pixels.test.ts).
+ *
+ * Longer than 400 lines on purpose: it is a toolbox of some fifteen short, independent routines
+ * that a reader takes one at a time; splitting it would only scatter them.
  */
 import { IMAGE_SIZE, PIXELS } from './dataset.ts';
 

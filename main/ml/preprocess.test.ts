@@ -1,3 +1,8 @@
+/**
+ * The picture pipelines end to end on real encoded files (sharp decoding, both pipelines,
+ * segmentation, every refusal). Longer than 400 lines on purpose: one table of real-world cases per
+ * behaviour; the pure pixel routines are tested on their own in pixels.test.ts.
+ */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -12,6 +12,10 @@
  * and Identity/Cast (which copied where sharing the immutable data is enough).
  *
  * selectBackend (backend.ts) registers them whenever it activates the wasm backend.
+ *
+ * Longer than 400 lines on purpose: eleven self-contained overrides that share the heap helpers
+ * at the top and one registration table at the bottom; wasmKernels.test.ts checks each against
+ * the cpu backend and proves it is the kernel that runs.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
