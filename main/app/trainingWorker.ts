@@ -5,14 +5,12 @@
  * in `beforeStep`; stopping aborts it, which writes a checkpoint. A finished run is exported to
  * `<runDir>/model` with its test metrics.
  */
-import os from 'node:os';
 import path from 'node:path';
 import { selectBackend, type BackendName } from '../ml/backend.ts';
 import { readLabelledFolder } from '../ml/labelledFolder.ts';
 import { loadMnist } from '../ml/mnist.ts';
 import { loadModelFolder, type LoadedModel } from '../ml/modelFolder.ts';
 import { PRESETS } from '../ml/models.ts';
-import { defaultTrainingThreads } from '../ml/parallelGradients.ts';
 import { DEFAULT_HOLDOUT, preparePictureRun, type PictureRun } from '../ml/pictureRun.ts';
 import { trainRun } from '../ml/runs.ts';
 import { DEFAULT_CHECKPOINT_EVERY } from '../ml/trainer.ts';
@@ -59,24 +57,10 @@ function openChannel(): Channel {
   };
 }
 
-/**
- * Nice value of the training process: training takes every core, and the window (another
- * process) must still draw at full rate; a lower priority lets the scheduler put it first.
- */
-const TRAINING_NICENESS = 5;
-
-async function openBackend(backend?: BackendName): Promise<BackendName> {
-  return (await selectBackend(backend)).name;
+async function openBackend(backend?: BackendName): Promise<void> {
+  await selectBackend(backend);
 }
 
-/** Lowers this process's priority (Linux: this thread's; worker threads started later inherit it). */
-function yieldToTheWindow(): void {
-  try {
-    os.setPriority(Math.max(os.getPriority(), TRAINING_NICENESS));
-  } catch {
-    // Not permitted here (some sandboxes): train at the normal priority.
-  }
-}
 
 function serve(channel: Channel): void {
   const controller = new AbortController();
@@ -96,8 +80,7 @@ function serve(channel: Channel): void {
   };
 
   const train = async (start: StartMessage) => {
-    const backend = await openBackend(start.backend);
-    yieldToTheWindow();
+    await openBackend(start.backend);
     const data = await loadMnist({ dir: start.dataDir });
     const { startFrom: _startFrom, data: _data, ...request } = start.request;
     const from: LoadedModel | null = start.fromModelDir ? await loadModelFolder(start.fromModelDir) : null;
@@ -136,7 +119,7 @@ function serve(channel: Channel): void {
         validate: true,
         initialWeights: pictureRun?.initialWeights ?? from?.model.getWeights(),
         heldOutImages: pictureRun?.heldOut,
-        threads: defaultTrainingThreads(backend),
+        threads: 'auto',
       },
       {
         signal: controller.signal,

@@ -6,7 +6,6 @@ import path from 'node:path';
 import type { TrainedOn } from '../ml/modelFolder.ts';
 import { PRESET_NAMES, DEFAULT_PRESET, isPresetName } from '../ml/models.ts';
 import { DEFAULT_HOLDOUT, heldOutCaveat, preparePictureRun, type PictureRun } from '../ml/pictureRun.ts';
-import { defaultTrainingThreads } from '../ml/parallelGradients.ts';
 import { trainRun } from '../ml/runs.ts';
 import type { TrainingEvent, TrainingOptions } from '../ml/trainer.ts';
 import { UsageError } from './errors.ts';
@@ -36,8 +35,8 @@ export const trainCommand: Command = {
     const seed = intFlag(flags, 'seed', 0, 2 ** 31 - 1);
     const limit = intFlag(flags, 'limit', 1, 10_000_000);
     const json = flags.json === true;
-    const backend = await openBackend(flags);
-    const threads = intFlag(flags, 'threads', 1, 256) ?? defaultTrainingThreads(backend.name);
+    await openBackend(flags);
+    const threads = intFlag(flags, 'threads', 1, 256) ?? 'auto';
     const data = await openData(flags);
 
     let pictureRun: PictureRun | null = null;

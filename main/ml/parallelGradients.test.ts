@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from './backend.ts';
 import { sliceImageSet, type MnistSplits } from './dataset.ts';
 import { loadMnist } from './mnist.ts';
-import { shardRange } from './parallelGradients.ts';
+import { MIN_PARALLEL_SAMPLES, defaultTrainingThreads, shardRange } from './parallelGradients.ts';
 import { trainModel, type TrainingOptions } from './trainer.ts';
 
 let data: MnistSplits;
@@ -59,6 +59,15 @@ describe('shardRange', () => {
       [2, 6],
       [6, 10],
     ]);
+  });
+});
+
+describe('defaultTrainingThreads', () => {
+  it('uses every core on the portable backends for long runs, one thread for native TensorFlow and short runs', () => {
+    expect(defaultTrainingThreads('wasm')).toBe(os.availableParallelism());
+    expect(defaultTrainingThreads('cpu', MIN_PARALLEL_SAMPLES)).toBe(os.availableParallelism());
+    expect(defaultTrainingThreads('wasm', MIN_PARALLEL_SAMPLES - 1)).toBe(1);
+    expect(defaultTrainingThreads('native')).toBe(1);
   });
 });
 

@@ -73,11 +73,20 @@ export interface ParallelOptions {
 }
 
 /**
- * Threads worth using for training on `backend`: every core for the portable backends; one for
- * native TensorFlow, which spreads its own kernels over the cores.
+ * Below this many images left to train on, `auto` trains on one thread: starting a worker (its
+ * own tfjs and WebAssembly instance) takes about a second, several on a busy machine, which a
+ * run this short (about 20 s on one core) does not win back by much.
  */
-export function defaultTrainingThreads(backend: BackendName | undefined): number {
-  return backend === 'native' ? 1 : Math.max(1, os.availableParallelism());
+export const MIN_PARALLEL_SAMPLES = 200_000;
+
+/**
+ * Threads worth using to train `samples` more images on `backend`: every core for the portable
+ * backends; one for native TensorFlow, which spreads its own kernels over the cores; one for
+ * short runs (MIN_PARALLEL_SAMPLES).
+ */
+export function defaultTrainingThreads(backend: BackendName | undefined, samples = Infinity): number {
+  if (backend === 'native' || samples < MIN_PARALLEL_SAMPLES) return 1;
+  return Math.max(1, os.availableParallelism());
 }
 
 /**

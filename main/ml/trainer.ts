@@ -13,7 +13,7 @@ import { IMAGE_SIZE, PIXELS, byteToInput, bytesToInputs, type ImageSet, type Mni
 import { evaluateModel } from './evaluate.ts';
 import { localGradientStep, type GradientStep } from './gradientStep.ts';
 import { PRESETS, createModel, type PresetName, type TrainingRecipe } from './models.ts';
-import { parallelGradientStep } from './parallelGradients.ts';
+import { defaultTrainingThreads, parallelGradientStep } from './parallelGradients.ts';
 import { seededRandom } from './random.ts';
 import { learningRateAt, movingAverageDecayAt } from './schedule.ts';
 import type { BackendName, TrainingEvent } from './types.ts';
@@ -43,10 +43,11 @@ export interface TrainingOptions {
   /** Labelled pictures never trained on, evaluated beside validation at each epoch end. */
   heldOutImages?: ImageSet;
   /**
-   * Threads computing each step's gradients (data parallelism, parallelGradients.ts; default 1).
-   * The result equals one thread's up to float rounding; `defaultTrainingThreads` picks a count.
+   * Threads computing each step's gradients (data parallelism, parallelGradients.ts; default 1);
+   * 'auto': `defaultTrainingThreads` for the backend and the run's remaining length. The result
+   * equals one thread's up to float rounding.
    */
-  threads?: number;
+  threads?: number | 'auto';
 }
 
 export type { TrainingEvent };
@@ -237,11 +238,19 @@ function activeBackend(): BackendName {
   return name === 'tensorflow' ? 'native' : name === 'wasm' ? 'wasm' : 'cpu';
 }
 
-/** The whole batch here (one thread), or shards over `threads` threads. */
-async function openGradientStep(model: tf.LayersModel, recipe: TrainingRecipe, settings: RunSettings, threads: number): Promise<GradientStep> {
-  if (threads <= 1) return localGradientStep(model, recipe, settings.batchSize);
+/** The whole batch here (one thread), or shards over several threads. */
+async function openGradientStep(
+  model: tf.LayersModel,
+  recipe: TrainingRecipe,
+  settings: RunSettings,
+  firstStep: number,
+  wanted: number | 'auto',
+): Promise<GradientStep> {
   const { preset, seed, batchSize } = settings;
-  return parallelGradientStep(model, recipe, { preset, seed, batchSize, threads, backend: activeBackend() });
+  const backend = activeBackend();
+  const threads = wanted === 'auto' ? defaultTrainingThreads(backend, (settings.totalSteps - firstStep) * batchSize) : wanted;
+  if (threads <= 1) return localGradientStep(model, recipe, batchSize);
+  return parallelGradientStep(model, recipe, { preset, seed, batchSize, threads, backend });
 }
 
 /**
@@ -297,7 +306,7 @@ async function runTraining(data: MnistSplits, requested: TrainingOptions, hooks:
     step = saved.step;
   }
 
-  const gradientStep = await openGradientStep(model, recipe, settings, options.threads ?? 1);
+  const gradientStep = await openGradientStep(model, recipe, settings, step, options.threads ?? 1);
   opened.push(gradientStep);
   const { xs, labels: ys } = gradientStep;
   const augmentRandom = seededRandom(settings.seed + step);
