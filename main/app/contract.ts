@@ -10,7 +10,7 @@
  * encodes them).
  */
 import type { AppLimits } from '../ml/limits.ts';
-import type { BackendName, ClassMetrics, DigitReading, Doubt, Mistake, PresetName, TrainingEvent } from '../ml/types.ts';
+import type { BackendName, ClassMetrics, DigitReading, Doubt, Mistake, PresetName, SetMetrics, TrainingEvent } from '../ml/types.ts';
 
 export type { AppLimits, BackendName, PresetName, TrainingEvent };
 
@@ -128,14 +128,8 @@ export type ClassMetricsInfo = ClassMetrics;
 export type MistakeInfo = Mistake;
 export type PredictionDoubt = Doubt;
 
-export interface EvaluationSummary {
+export interface EvaluationSummary extends SetMetrics {
   model: ModelInfo;
-  accuracy: number;
-  loss: number;
-  count: number;
-  /** confusion[true][predicted]. */
-  confusion: number[][];
-  perClass: ClassMetricsInfo[];
   /** The most confident mistakes, most confident first (at most 100). */
   topMistakes: MistakeInfo[];
   /** Test-image indices per confusion cell, key `${true}-${predicted}` (off-diagonal cells complete; diagonal cells at most 50). */
@@ -219,13 +213,8 @@ export interface MyDigitsMistake {
   confidence: number;
 }
 
-export interface MyDigitsEvaluation {
+export interface MyDigitsEvaluation extends SetMetrics {
   model: ModelInfo;
-  accuracy: number;
-  loss: number;
-  count: number;
-  confusion: number[][];
-  perClass: ClassMetricsInfo[];
   /** Every mistake, most confident first. */
   mistakes: MyDigitsMistake[];
 }

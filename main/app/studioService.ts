@@ -15,7 +15,7 @@ import path from 'node:path';
 import { describeFsError, FolderWriteError, isEmptyOrMissing } from '../ml/atomicFolder.ts';
 import { selectBackend, type BackendChoice, type BackendName } from '../ml/backend.ts';
 import type { MnistSplits } from '../ml/dataset.ts';
-import { metricsFromProbabilities, predictSet } from '../ml/evaluate.ts';
+import { metricsFromProbabilities, predictSet, setMetricsOf } from '../ml/evaluate.ts';
 import { FolderLockedError, withDestinationLock } from '../ml/folderLock.ts';
 import { appLimits } from '../ml/limits.ts';
 import { loadMnist } from '../ml/mnist.ts';
@@ -342,11 +342,7 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
         const metrics = metricsFromProbabilities(predictSet(entry.model, folder.pictures), folder.pictures.labels);
         return {
           model: entry.info,
-          accuracy: metrics.accuracy,
-          loss: metrics.loss,
-          count: metrics.count,
-          confusion: metrics.confusion,
-          perClass: metrics.perClass,
+          ...setMetricsOf(metrics),
           mistakes: metrics.mistakes.map((m) => ({ file: folder.pictures.files[m.index], label: m.label, predicted: m.predicted, confidence: m.confidence })),
         };
       });

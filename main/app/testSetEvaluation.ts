@@ -4,7 +4,7 @@
  * cards reuse instead of predicting again.
  */
 import { CLASSES, PIXELS, bytesToInputs, type ImageSet } from '../ml/dataset.ts';
-import { metricsFromProbabilities, predictSet } from '../ml/evaluate.ts';
+import { metricsFromProbabilities, predictSet, setMetricsOf } from '../ml/evaluate.ts';
 import { classify } from '../ml/predict.ts';
 import type { EvaluationSummary, TestImage } from './contract.ts';
 import type { CurrentModel, CurrentModelSlot } from './currentModel.ts';
@@ -90,11 +90,7 @@ export class TestSetEvaluation {
     const metrics = metricsFromProbabilities(probabilities, test.labels);
     const summary: EvaluationSummary = {
       model: entry.info,
-      accuracy: metrics.accuracy,
-      loss: metrics.loss,
-      count: metrics.count,
-      confusion: metrics.confusion,
-      perClass: metrics.perClass,
+      ...setMetricsOf(metrics),
       topMistakes: metrics.mistakes.slice(0, TOP_MISTAKES),
       cellIndices: metrics.cellIndices,
       seconds: (performance.now() - started) / 1000,

@@ -5,9 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CLASSES, IMAGE_SIZE, PIXELS, argmax, bytesToInputs, type ImageSet } from './dataset.ts';
-import type { ClassMetrics, Mistake } from './types.ts';
+import type { ClassMetrics, Mistake, SetMetrics } from './types.ts';
 
-export type { ClassMetrics, Mistake };
+export type { ClassMetrics, Mistake, SetMetrics };
 
 const EVAL_BATCH = 500;
 /** Test images listed per diagonal (correct) confusion cell; off-diagonal cells are complete. */
@@ -15,12 +15,7 @@ const DIAGONAL_CELL_LIMIT = 50;
 /** Probabilities are clipped here before the log, so a confident mistake costs a finite loss. */
 const EPSILON = 1e-7;
 
-export interface EvaluationMetrics {
-  accuracy: number;
-  loss: number;
-  count: number;
-  confusion: number[][];
-  perClass: ClassMetrics[];
+export interface EvaluationMetrics extends SetMetrics {
   /** Every misclassified image, most confident first. */
   mistakes: Mistake[];
   /**
@@ -89,6 +84,11 @@ export function metricsFromProbabilities(probabilities: Float32Array, labels: Ar
     mistakes,
     cellIndices,
   };
+}
+
+/** The SetMetrics part of an evaluation (what the views show), without the per-image lists. */
+export function setMetricsOf({ accuracy, loss, count, confusion, perClass }: SetMetrics): SetMetrics {
+  return { accuracy, loss, count, confusion, perClass };
 }
 
 export function evaluateModel(model: tf.LayersModel, set: ImageSet): EvaluationMetrics {

@@ -53,6 +53,17 @@ export interface Mistake {
   confidence: number;
 }
 
+/** A model's results on a labelled set: what every evaluation view shows. */
+export interface SetMetrics {
+  accuracy: number;
+  /** Mean cross-entropy of the true class. */
+  loss: number;
+  count: number;
+  /** confusion[true][predicted]. */
+  confusion: number[][];
+  perClass: ClassMetrics[];
+}
+
 /** Why a reading may be wrong. */
 export type Doubt =
   /** The model's confidence is below the measured "not sure" threshold. */
