@@ -269,6 +269,73 @@ export async function decodeRaw(
 }
 
 /**
+ * How many elements an SVG draws once every <use> is expanded, counted from its text (no
+ * rendering): each element with an id remembers its size and the ids its <use>s copy. Stops
+ * counting past `limit`; a <use> cycle counts as unbounded.
+ */
+export function svgElementCount(text: string, limit: number): number {
+  interface Frame {
+    tag: string;
+    id: string | null;
+    count: number;
+    refs: string[];
+  }
+  const defined = new Map<string, { count: number; refs: string[] }>();
+  const root: Frame = { tag: '', id: null, count: 0, refs: [] };
+  const stack: Frame[] = [root];
+  const tags = /<(\/?)([A-Za-z][\w:.-]*)((?:[^>"']|"[^"]*"|'[^']*')*?)(\/?)>/g;
+  const body = text.replace(/<!--[\s\S]*?-->/g, '');
+  const close = () => {
+    const frame = stack.pop()!;
+    if (frame.id !== null && !defined.has(frame.id)) defined.set(frame.id, { count: frame.count, refs: frame.refs });
+    // What <defs> and <symbol> hold is drawn only where a <use> copies it.
+    if (/^(svg:)?(defs|symbol)$/i.test(frame.tag)) return;
+    const parent = stack[stack.length - 1] ?? root;
+    parent.count += frame.count;
+    parent.refs.push(...frame.refs);
+  };
+  for (const [, closing, tag, attributes, selfClosing] of body.matchAll(tags)) {
+    if (closing) {
+      if (stack.length > 1) close();
+      continue;
+    }
+    const id = /\bid\s*=\s*["']([^"']*)["']/.exec(attributes)?.[1] ?? null;
+    const frame: Frame = { tag, id, count: 1, refs: [] };
+    if (/^(svg:)?(defs|symbol)$/i.test(tag)) frame.count = 0;
+    if (/^(svg:)?use$/i.test(tag)) {
+      const href = /\bhref\s*=\s*["']\s*#([^"']*)["']/.exec(attributes)?.[1];
+      if (href !== undefined) frame.refs.push(href);
+    }
+    stack.push(frame);
+    if (selfClosing) close();
+  }
+  while (stack.length > 1) close();
+  const sizes = new Map<string, number>();
+  const size = (id: string, visiting: Set<string>): number => {
+    const known = sizes.get(id);
+    if (known !== undefined) return known;
+    const element = defined.get(id);
+    if (!element) return 0;
+    if (visiting.has(id)) return Infinity;
+    visiting.add(id);
+    let total = element.count;
+    for (const ref of element.refs) {
+      total += size(ref, visiting);
+      if (total > limit) break;
+    }
+    visiting.delete(id);
+    sizes.set(id, total);
+    return total;
+  };
+  let total = root.count;
+  for (const ref of root.refs) {
+    total += size(ref, new Set());
+    if (total > limit) return total;
+  }
+  return total;
+}
+
+/**
  * Reads a picture (path or bytes) and its header: refuses empty, oversized, foreign and damaged
  * files with an ImageError before any pixel is decoded.
  */
@@ -292,6 +359,18 @@ export async function loadImage(input: Uint8Array | string, fileName?: string, d
       name,
       `${storedWidth}x${storedHeight} pixels is larger than the ${MAX_INPUT_PIXELS / 1e6}-megapixel limit`,
     );
+  }
+  if (meta.format === 'svg') {
+    // An SVG's cost is in its shapes, not its pixels: a 2 KB file of nested <use> copies draws
+    // millions. Counted before rendering, so such a file never reaches the decoder.
+    const count = svgElementCount(new TextDecoder().decode(bytes), PICTURE_LIMITS.maxSvgElements);
+    if (count > PICTURE_LIMITS.maxSvgElements) {
+      throw new ImageError(
+        'too-large',
+        name,
+        `the drawing has more than ${PICTURE_LIMITS.maxSvgElements.toLocaleString('en')} shapes once its <use> copies are counted; a digit needs a handful (save it as PNG)`,
+      );
+    }
   }
   const orientation = meta.orientation ?? 1;
   const turned = orientation >= 5 && orientation <= 8;

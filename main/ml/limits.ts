@@ -24,6 +24,12 @@ export const PICTURE_LIMITS = {
    * threads to answer HTTP while pictures decode.
    */
   concurrentDecodes: 2,
+  /**
+   * Elements an SVG may draw once its <use> copies are expanded (counted from the text before
+   * rendering, <use> and groups included). A drawn digit has a handful; 32,000 (10,000 shapes)
+   * took about 1 s to render here, 320,000 4.6 s, librsvg's own limit (500,000) about 18 s.
+   */
+  maxSvgElements: 50_000,
 } as const;
 
 /** Labelled picture folders (`digits train --images`, the "My digits" collection). */

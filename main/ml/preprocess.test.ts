@@ -19,6 +19,7 @@ import {
   preprocessToPreview,
   segmentDigits,
 } from './preprocess.ts';
+import { svgElementCount } from './imageDecoding.ts';
 import { encodePixels, renderMnistDigitPhoto, renderTypesetDigit } from '../../test/testImages.ts';
 
 /** The first few MNIST test digits (784 bytes each, ink = 255) and their labels. */
@@ -209,6 +210,20 @@ describe('expensive pictures', () => {
       /^bomb\.svg: the picture takes too long to decode \(over 0\.1 s\)/,
     );
     expect(error.message).not.toMatch(/garbled|damaged/);
+  });
+
+  it('refuses an SVG whose <use> copies draw too many shapes before rendering it, and counts plain ones right', async () => {
+    await expectImageError(
+      preprocessImage(nestedUseSvg(5, 10), { fileName: 'bomb.svg', decodeBudgetMs: 60_000 }),
+      'too-large',
+      /^bomb\.svg: the drawing has more than 50,000 shapes once its <use> copies are counted/,
+    );
+    const plain = '<svg xmlns="http://www.w3.org/2000/svg"><!-- <use href="#x"/> --><path d="M1 1h2"/><circle r="2"/><path id="x" d="M0 0"/></svg>';
+    expect(svgElementCount(plain, 1e9)).toBe(4);
+    // 10^3 paths drawn, each level's group and its 10 <use> elements counted at every copy.
+    expect(svgElementCount(new TextDecoder().decode(nestedUseSvg(3, 10)), 1e9)).toBe(1 + 1 + (1 + 10 * (1 + 1 + 10 * (1 + 1 + 10 * (1 + 1 + 1)))));
+    const cycle = '<svg xmlns="http://www.w3.org/2000/svg"><g id="a"><use href="#b"/></g><g id="b"><use href="#a"/></g><use href="#a"/></svg>';
+    expect(svgElementCount(cycle, 1e9)).toBe(Infinity);
   });
 
   it('leaves threads for file reads while expensive pictures decode (HTTP in digits serve is not starved)', async () => {
