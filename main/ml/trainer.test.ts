@@ -10,7 +10,8 @@ import { evaluateModel } from './evaluate.ts';
 import { loadMnist } from './mnist.ts';
 import { loadModelFolder } from './modelFolder.ts';
 import { trainRun } from './runs.ts';
-import { epochOrder, fillBatch, trainModel, type TrainingEvent } from './trainer.ts';
+import { epochOrder, fillBatch } from './batches.ts';
+import { trainModel, type TrainingEvent } from './trainer.ts';
 
 let data: MnistSplits;
 let tmp: string;
