@@ -63,8 +63,8 @@ for (const theme of ['light', 'dark'] as const) {
       await page.getByRole('tab', { name: area }).click();
       await expect(page.getByRole('tab', { name: area })).toHaveAttribute('aria-selected', 'true');
       findings.push(...(await axeFindings(page)).map((line) => `${area}: ${line}`));
+      await studio.screenshot(`axe-${theme}-${area.toLowerCase()}`);
     }
-    await studio.screenshot(`axe-${theme}`);
     expect(findings, findings.join('\n')).toEqual([]);
   });
 }

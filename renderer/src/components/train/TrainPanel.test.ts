@@ -25,6 +25,7 @@ vi.mock('uplot', () => ({
       this.setDataCalls++;
     }
     setSize() {}
+    redraw() {}
     destroy() {}
   },
 }));
