@@ -43,6 +43,8 @@ export interface AppInfo {
   dataset: DatasetInfo;
   presets: PresetInfo[];
   defaultPreset: PresetName;
+  /** The settings a fine-tune starts with (start from the current model): measured, see pictureTraining.ts. */
+  fineTune: { batchSize: number; learningRate: number; epochs: number };
   /** Hard limits main enforces (main/ml/limits.ts): the train panel's inputs, picture and request sizes. */
   limits: AppLimits;
   /** Things to tell the user at start, e.g. why the model of the last session was not restored. */

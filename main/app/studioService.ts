@@ -22,6 +22,7 @@ import { loadMnist } from '../ml/mnist.ts';
 import { ModelArchiveError, modelFilesFromUpload, zipModelFolder } from '../ml/modelArchive.ts';
 import { ModelFolderError, modelFolderRefusal, saveModelFolder, writeModelFolderFiles } from '../ml/modelFolder.ts';
 import { DEFAULT_PRESET, PRESETS, PRESET_NAMES } from '../ml/models.ts';
+import { FINE_TUNE } from '../ml/pictureTraining.ts';
 import { isFailure, LOW_CONFIDENCE, readPictures } from '../ml/predict.ts';
 import type {
   AppInfo,
@@ -224,6 +225,7 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
           };
         }),
         defaultPreset: DEFAULT_PRESET,
+        fineTune: { batchSize: FINE_TUNE.batchSize, learningRate: FINE_TUNE.learningRate, epochs: FINE_TUNE.epochs },
         limits: appLimits(),
         ...(restoreProblem ? { notices: [restoreProblem] } : {}),
       };

@@ -6,6 +6,7 @@ import type { AppInfo, ModelInfo, StudioApi } from '../lib/contract.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { Evaluation } from './evaluation.svelte.ts';
 import { ModelTransfer } from './modelTransfer.svelte.ts';
+import { MyDigits } from './myDigits.svelte.ts';
 import { Notices } from './notices.svelte.ts';
 import { Predictions } from './predictions.svelte.ts';
 import { TrainingSession } from './training.svelte.ts';
@@ -19,6 +20,7 @@ export const AREAS = [
   { id: 'train', label: 'Train' },
   { id: 'evaluate', label: 'Evaluate' },
   { id: 'predict', label: 'Predict' },
+  { id: 'mydigits', label: 'My digits' },
 ] as const;
 
 export type AreaId = (typeof AREAS)[number]['id'];
@@ -37,6 +39,7 @@ export class Studio {
   readonly evaluation: Evaluation;
   readonly predictions: Predictions;
   readonly transfer: ModelTransfer;
+  readonly myDigits: MyDigits;
   readonly #api: StudioApi;
 
   constructor(api: StudioApi) {
@@ -44,6 +47,7 @@ export class Studio {
     this.training = new TrainingSession(api, this.notices);
     this.evaluation = new Evaluation(api, this.notices);
     this.predictions = new Predictions(api, undefined, () => this.info?.limits ?? null);
+    this.myDigits = new MyDigits(api, this.notices);
     this.transfer = new ModelTransfer(api, this.notices, {
       shell: () => this.info?.shell ?? 'electron',
       onImported: (model) => (this.model = model),

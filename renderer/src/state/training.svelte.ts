@@ -36,7 +36,12 @@ export class TrainingSession {
   last = $state.raw<ProgressEvent | null>(null);
   epochs = $state.raw<EpochEvent[]>([]);
   checkpointStep = $state<number | null>(null);
-  result = $state.raw<{ runId: string; testAccuracy: number } | null>(null);
+  result = $state.raw<{
+    runId: string;
+    testAccuracy: number;
+    imagesAccuracy?: number;
+    before?: { testAccuracy: number; imagesAccuracy?: number };
+  } | null>(null);
   runs = $state.raw<RunSummary[]>([]);
   /** A request to main is in flight: the control buttons wait for it. */
   pending = $state(false);
@@ -216,7 +221,7 @@ export class TrainingSession {
         this.checkpointStep = update.step;
         break;
       case 'done':
-        this.result = { runId: update.runId, testAccuracy: update.testAccuracy };
+        this.result = { runId: update.runId, testAccuracy: update.testAccuracy, imagesAccuracy: update.imagesAccuracy, before: update.before };
         break;
     }
   }

@@ -117,8 +117,8 @@ export class TrainingCurves {
   readonly loss = new Curve(2);
   /** x = step; series: learning rate. */
   readonly learningRate = new Curve(1);
-  /** x = epoch; series: validation accuracy (0..1). */
-  readonly validation = new Curve(1);
+  /** x = epoch; series: MNIST validation accuracy and held-out "My digits" accuracy (0..1; null when the run has none). */
+  readonly validation = new Curve(2);
   readonly #smoother = new Smoother(LOSS_SMOOTHING);
 
   get lossPoints(): number {
@@ -164,7 +164,7 @@ export class TrainingCurves {
   addEpoch(event: Extract<TrainingEvent, { type: 'epoch' }>): void {
     const xs = this.validation.columns[0];
     if (xs.length > 0 && xs[xs.length - 1] >= event.epoch) this.validation.truncateAfter(event.epoch - 1);
-    this.validation.push(event.epoch, event.validationAccuracy);
+    this.validation.push(event.epoch, event.validationAccuracy, event.imagesAccuracy ?? null);
     this.validation.notify();
   }
 

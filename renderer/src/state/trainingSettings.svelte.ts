@@ -2,7 +2,7 @@
  * The train panel's form: a preset and its overridable settings, validated against the limits
  * main enforces (AppInfo.limits), so a request that leaves here is one main accepts.
  */
-import type { AppInfo, PresetInfo, PresetName, TrainingRequest } from '../lib/contract.ts';
+import type { AppInfo, PresetInfo, PresetName, TrainingData, TrainingRequest } from '../lib/contract.ts';
 
 export type LengthUnit = 'epochs' | 'steps';
 
@@ -35,6 +35,9 @@ export class TrainingSettings {
   learningRate = $state<NumberInput>(0.001);
   /** Train on the first N images only; blank = all of them. */
   limit = $state<NumberInput>(null);
+  /** Fresh weights or the current model's (a fine-tune keeps the current model's preset). */
+  startFrom = $state<'scratch' | 'current'>('scratch');
+  data = $state<TrainingData>('mnist');
 
   readonly #info: AppInfo;
 
@@ -77,6 +80,20 @@ export class TrainingSettings {
     }
     this.batchSize = preset.batchSize;
     this.learningRate = preset.learningRate;
+  }
+
+  /** Starting from the current model switches to the measured fine-tune settings; scratch back to the preset's. */
+  chooseStartFrom(startFrom: 'scratch' | 'current'): void {
+    this.startFrom = startFrom;
+    if (startFrom === 'scratch') {
+      this.choosePreset(this.preset);
+      return;
+    }
+    const { batchSize, learningRate, epochs } = this.#info.fineTune;
+    this.unit = 'epochs';
+    this.length = epochs;
+    this.batchSize = batchSize;
+    this.learningRate = learningRate;
   }
 
   /** Switching between epochs and steps converts the length so the run stays about as long. */
@@ -148,6 +165,8 @@ export class TrainingSettings {
     if (this.unit === 'epochs') request.epochs = this.length as number;
     else request.steps = this.length as number;
     if (!isBlank(this.limit)) request.limit = this.limit;
+    if (this.startFrom !== 'scratch') request.startFrom = this.startFrom;
+    if (this.data !== 'mnist') request.data = this.data;
     return request;
   }
 }

@@ -14,6 +14,7 @@ export const APP_INFO: AppInfo = {
     { name: 'cnn', title: 'Convolutional network', summary: 'The most accurate, and slow.', description: 'Two convolution blocks.', batchSize: 100, learningRate: 0.001, defaultEpochs: 8 },
   ],
   defaultPreset: 'fast',
+  fineTune: { batchSize: 100, learningRate: 5e-4, epochs: 4 },
   // main's own limits, so a test cannot pass against limits main would not accept.
   limits: appLimits(),
 };
@@ -99,6 +100,14 @@ export function createFakeApi(overrides: Partial<Record<keyof StudioApi, unknown
     importModel: vi.fn(async () => null),
     downloadModel: vi.fn(async () => ({ name: 'digit-model-fast-2026-11-25.zip', bytes: new Uint8Array([0x50, 0x4b, 5, 6]) })),
     uploadModel: vi.fn(async () => ({ ...MODEL, origin: 'imported', dir: '/workspace/uploaded-models/1' })),
+    listMyDigits: vi.fn(async () => ({ dir: '/workspace/my-digits', perDigit: new Array(10).fill(0), items: [], failed: [], ignored: 0 })),
+    addMyDigits: vi.fn(async () => ({ summary: { dir: '/workspace/my-digits', perDigit: new Array(10).fill(0), items: [], failed: [], ignored: 0 }, added: [], failed: [], ignored: [] })),
+    importMyDigits: vi.fn(async () => ({ summary: { dir: '/workspace/my-digits', perDigit: new Array(10).fill(0), items: [], failed: [], ignored: 0 }, added: [], failed: [], ignored: [] })),
+    removeMyDigit: vi.fn(async () => ({ dir: '/workspace/my-digits', perDigit: new Array(10).fill(0), items: [], failed: [], ignored: 0 })),
+    relabelMyDigit: vi.fn(async () => ({ dir: '/workspace/my-digits', perDigit: new Array(10).fill(0), items: [], failed: [], ignored: 0 })),
+    evaluateMyDigits: vi.fn(async () => {
+      throw { message: 'not in this test', code: 'not-found' };
+    }),
     on<E extends keyof StudioEvents>(event: E, listener: (payload: StudioEvents[E]) => void) {
       (listeners[event] as Set<typeof listener>).add(listener);
       return () => void (listeners[event] as Set<typeof listener>).delete(listener);

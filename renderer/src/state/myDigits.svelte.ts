@@ -1,0 +1,147 @@
+/**
+ * The "My digits" area's state: the collection (counts, thumbnails), teach mode (the app asks
+ * for each digit in turn, N times each), imports, and how the current model does on the
+ * collection.
+ */
+import type { MyDigitsChange, MyDigitsEvaluation, MyDigitsSummary, StudioApi } from '../lib/contract.ts';
+import type { PickedFile } from '../lib/imageFiles.ts';
+import type { Notices } from './notices.svelte.ts';
+
+export const DIGITS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] as const;
+export const DEFAULT_PER_DIGIT = 3;
+export const MAX_PER_DIGIT = 50;
+
+export interface TeachSession {
+  perDigit: number;
+  /** Position in the sequence 0,0,..,1,1,..,9 (perDigit of each). */
+  index: number;
+}
+
+export class MyDigits {
+  summary = $state.raw<MyDigitsSummary | null>(null);
+  loading = $state(false);
+  busy = $state(false);
+  evaluation = $state.raw<MyDigitsEvaluation | null>(null);
+  evaluating = $state(false);
+  teach = $state.raw<TeachSession | null>(null);
+
+  readonly #api: StudioApi;
+  readonly #notices: Notices;
+
+  constructor(api: StudioApi, notices: Notices) {
+    this.#api = api;
+    this.#notices = notices;
+  }
+
+  get total(): number {
+    return this.summary?.items.length ?? 0;
+  }
+
+  /** The digit teach mode asks for now, and which of its N drawings this is (1-based). */
+  get prompt(): { digit: number; nth: number; of: number } | null {
+    const teach = this.teach;
+    if (!teach) return null;
+    return { digit: Math.floor(teach.index / teach.perDigit), nth: (teach.index % teach.perDigit) + 1, of: teach.perDigit };
+  }
+
+  async load(): Promise<void> {
+    this.loading = true;
+    try {
+      this.summary = await this.#api.listMyDigits();
+    } catch (error) {
+      this.#notices.error(error, 'Could not read "My digits"');
+    } finally {
+      this.loading = false;
+    }
+  }
+
+  startTeaching(perDigit: number): void {
+    this.teach = { perDigit: Math.max(1, Math.min(MAX_PER_DIGIT, Math.round(perDigit))), index: 0 };
+  }
+
+  stopTeaching(): void {
+    this.teach = null;
+  }
+
+  /** Files a teach-mode drawing under the digit asked for and moves to the next prompt. */
+  async addDrawing(png: Blob): Promise<boolean> {
+    const prompt = this.prompt;
+    if (!prompt) return false;
+    const name = `drawn-${prompt.digit}.png`;
+    const ok = await this.add(prompt.digit, name, png);
+    if (ok && this.teach) {
+      const next = this.teach.index + 1;
+      this.teach = next >= this.teach.perDigit * DIGITS.length ? null : { ...this.teach, index: next };
+      if (!this.teach) this.#notices.info(`Teach mode done: ${this.total} pictures in "My digits".`);
+    }
+    return ok;
+  }
+
+  /** Files one picture (a drawing, a Predict card's picture) under `label`. */
+  async add(label: number, name: string, picture: Blob): Promise<boolean> {
+    return this.#change(async () => {
+      const bytes = new Uint8Array(await picture.arrayBuffer());
+      return this.#api.addMyDigits({ pictures: [{ label, name, bytes }] });
+    });
+  }
+
+  /** Adds a dropped labelled folder (paths keep their 0..9 folder) or zips of one. */
+  async import(files: PickedFile[]): Promise<boolean> {
+    return this.#change(async () => {
+      const payload = await Promise.all(files.map(async ({ name, file }) => ({ path: name, bytes: new Uint8Array(await file.arrayBuffer()) })));
+      return this.#api.importMyDigits({ files: payload });
+    });
+  }
+
+  async remove(file: string): Promise<void> {
+    await this.#replace(() => this.#api.removeMyDigit({ file }), `Could not remove ${file}`);
+  }
+
+  async relabel(file: string, label: number): Promise<void> {
+    await this.#replace(() => this.#api.relabelMyDigit({ file, label }), `Could not move ${file}`);
+  }
+
+  async evaluate(): Promise<void> {
+    if (this.evaluating) return;
+    this.evaluating = true;
+    try {
+      this.evaluation = await this.#api.evaluateMyDigits();
+    } catch (error) {
+      this.#notices.error(error, 'Could not evaluate on "My digits"');
+    } finally {
+      this.evaluating = false;
+    }
+  }
+
+  async #change(call: () => Promise<MyDigitsChange>): Promise<boolean> {
+    this.busy = true;
+    try {
+      const change = await call();
+      this.summary = change.summary;
+      this.evaluation = null;
+      for (const failure of change.failed) this.#notices.error({ message: failure.error }, `Not added: ${failure.name}`);
+      if (change.ignored.length > 0) {
+        const shown = change.ignored.slice(0, 3).join(', ');
+        this.#notices.info(`Ignored ${change.ignored.length} files outside a 0-9 folder or not pictures (${shown}${change.ignored.length > 3 ? ', ...' : ''}).`);
+      }
+      return change.added.length > 0;
+    } catch (error) {
+      this.#notices.error(error, 'Could not add to "My digits"');
+      return false;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async #replace(call: () => Promise<MyDigitsSummary>, failure: string): Promise<void> {
+    this.busy = true;
+    try {
+      this.summary = await call();
+      this.evaluation = null;
+    } catch (error) {
+      this.#notices.error(error, failure);
+    } finally {
+      this.busy = false;
+    }
+  }
+}
