@@ -226,6 +226,7 @@ export class TrainingSession {
     }
   }
 
+
   #showProgress(): void {
     if (this.#pendingLast === null) return;
     this.last = this.#pendingLast;
