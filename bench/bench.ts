@@ -42,7 +42,7 @@ const PEER_SCRIPTS: Partial<Record<PresetName, string>> = {
 /** Debian's Python (python3-torch); another python3 on PATH may lack torch. */
 const PEER_PYTHON = '/usr/bin/python3';
 /** Steps per peer epoch: two such epochs, the second (warm) one timed. */
-const PEER_STEPS: Partial<Record<PresetName, number>> = { seed: 150, cnn: 60 };
+const PEER_STEPS: Partial<Record<PresetName, number>> = { seed: 150, cnn: 30 };
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -161,6 +161,8 @@ async function timeToTarget(tmp: string, threads: number): Promise<{ seconds: nu
 
 interface PeerRun {
   samplesPerSecond: number;
+  /** Samples per second of the peer's CPU time (all its threads): load-robust with one thread. */
+  samplesPerCpuSecond: number | null;
   threads: number;
 }
 
@@ -184,9 +186,13 @@ function runPeer(preset: PresetName, dataDir: string, threads: number): Promise<
         resolve(null);
         return;
       }
-      const rates = [...stdout.matchAll(/samples\/s (\d+)/g)].map((m) => Number(m[1]));
+      const epochs = [...stdout.matchAll(/samples\/s (\d+) epoch_s ([\d.]+)(?: cpu_s ([\d.]+))?/g)];
       const used = /threads (\d+)/.exec(stdout);
-      resolve(rates.length ? { samplesPerSecond: rates.at(-1)!, threads: used ? Number(used[1]) : threads } : null);
+      const last = epochs.at(-1);
+      if (!last) return resolve(null);
+      const samplesPerSecond = Number(last[1]);
+      const samplesPerCpuSecond = last[3] ? (samplesPerSecond * Number(last[2])) / Number(last[3]) : null;
+      resolve({ samplesPerSecond, samplesPerCpuSecond, threads: used ? Number(used[1]) : threads });
     });
   });
 }
@@ -258,9 +264,14 @@ async function main(): Promise<void> {
         if (peer) {
           peerRuns.push(peer.samplesPerSecond);
           ratios.push(runs.at(-1)! / peer.samplesPerSecond);
-          if (ours.cpuBoundSamplesPerSecond) cpuBoundRatios.push(ours.cpuBoundSamplesPerSecond / peer.samplesPerSecond);
+          // Load-robust: ours with a core per thread against the peer's samples per CPU second
+          // times its threads (an upper bound for it, exact with one thread: no spinning).
+          if (ours.cpuBoundSamplesPerSecond && peer.samplesPerCpuSecond) {
+            cpuBoundRatios.push(ours.cpuBoundSamplesPerSecond / (peer.samplesPerCpuSecond * peer.threads));
+          }
           report.peerThreads = peer.threads;
           line += `, PyTorch ${peer.samplesPerSecond} samples/s (${peer.threads} threads), ratio ${ratios.at(-1)!.toFixed(2)}`;
+          if (peer.samplesPerCpuSecond) line += `; PyTorch ${Math.round(peer.samplesPerCpuSecond)} samples per CPU second`;
         }
         log(`${line} [${machineLoad()}]`);
       }
@@ -338,10 +349,12 @@ async function main(): Promise<void> {
     ['seed samples/s with a core per thread (CPU time)', String(report.seedCpuBoundSamplesPerSecond ?? '-')],
     ['seed PyTorch peer samples/s (median)', String(report.seedPeerSamplesPerSecond ?? '-')],
     ['seed / PyTorch (median of rounds)', String(report.seedToPeerRatio ?? '-')],
+    ['seed / PyTorch, CPU time (a core per thread each)', String(report.seedCpuBoundToPeerRatio ?? '-')],
     ['cnn training samples/s (median)', String(report.cnnSamplesPerSecond ?? '-')],
     ['cnn samples/s with a core per thread (CPU time)', String(report.cnnCpuBoundSamplesPerSecond ?? '-')],
     ['cnn PyTorch peer samples/s (median)', String(report.cnnPeerSamplesPerSecond ?? '-')],
     ['cnn / PyTorch (median of rounds)', String(report.cnnToPeerRatio ?? '-')],
+    ['cnn / PyTorch, CPU time (a core per thread each)', String(report.cnnCpuBoundToPeerRatio ?? '-')],
     [`time to 98% test accuracy (${DEFAULT_PRESET})`, report.secondsTo98 != null ? `${report.secondsTo98} s (${report.epochsTo98} epochs)` : '-'],
     ['evaluation, 10,000 test images', report.evaluationSeconds != null ? `${report.evaluationSeconds} s` : '-'],
     ['prediction latency median / p95', report.predictionMsMedian != null ? `${report.predictionMsMedian} / ${report.predictionMsP95} ms` : '-'],

@@ -53,7 +53,7 @@ def test_accuracy():
 print(f'threads {torch.get_num_threads()}', flush=True)
 step = 0
 for ep in range(epochs):
-    perm = torch.randperm(55000); t0 = time.time()
+    perm = torch.randperm(55000); t0 = time.time(); c0 = time.process_time()
     for i in range(0, steps * B, B):
         idx = perm[i:i + B]
         loss = F.cross_entropy(model(shifted(X[idx])), Y[idx])
@@ -61,7 +61,7 @@ for ep in range(epochs):
         with torch.no_grad():
             step += 1; d = min(EMA, (1 + step) / (10 + step))
             for e, p in zip(ema, params): e.mul_(d).add_(p.detach(), alpha=1 - d)
-    dt = time.time() - t0
+    dt = time.time() - t0; cpu = time.process_time() - c0
     scheduler.step()
     acc = test_accuracy()
-    print(f'epoch {ep+1} samples/s {steps * B / dt:.0f} epoch_s {dt:.2f} test_acc_ema {acc:.4f}', flush=True)
+    print(f'epoch {ep+1} samples/s {steps * B / dt:.0f} epoch_s {dt:.2f} cpu_s {cpu:.2f} test_acc_ema {acc:.4f}', flush=True)

@@ -22,7 +22,7 @@ step = 0
 def fwd(x, ps): return torch.relu(x @ ps[0] + ps[1]) @ ps[2] + ps[3]
 print(f'threads {torch.get_num_threads()}', flush=True)
 for ep in range(epochs):
-    lr = 0.1 * 0.99 ** ep; perm = torch.randperm(55000); t0 = time.time()
+    lr = 0.1 * 0.99 ** ep; perm = torch.randperm(55000); t0 = time.time(); c0 = time.process_time()
     for i in range(0, steps * B, B):
         idx = perm[i:i + B]; out = fwd(X[idx], params)
         loss = torch.nn.functional.cross_entropy(out, Y[idx]) + 1e-4 * 0.5 * ((W1 ** 2).sum() + (W2 ** 2).sum())
@@ -32,6 +32,6 @@ for ep in range(epochs):
             for p in params: p -= lr * p.grad
             step += 1; d = min(0.99, (1 + step) / (10 + step))
             for e, p in zip(ema, params): e.mul_(d).add_(p.detach(), alpha=1 - d)
-    dt = time.time() - t0
+    dt = time.time() - t0; cpu = time.process_time() - c0
     with torch.no_grad(): acc = (fwd(Xt, ema).argmax(1) == Yt).float().mean().item()
-    print(f'epoch {ep+1} samples/s {steps * B / dt:.0f} epoch_s {dt:.2f} test_acc_ema {acc:.4f}', flush=True)
+    print(f'epoch {ep+1} samples/s {steps * B / dt:.0f} epoch_s {dt:.2f} cpu_s {cpu:.2f} test_acc_ema {acc:.4f}', flush=True)
