@@ -107,4 +107,12 @@ test('teach mode, fine-tune, and a digit read wrong before is read right after',
   await studio.screenshot('my-digits-fine-tuned');
 
   expect(await readFlaggedOne(page)).toBe('1');
+
+  // From the Predict pane, a card's picture goes into the collection: "this is a 1".
+  const predict = page.locator('#panel-predict');
+  await draw(page, '#panel-predict', FLAGGED_ONE);
+  await predict.getByRole('button', { name: 'Add to results' }).click();
+  const card = predict.getByTestId('prediction-ok').first();
+  await card.getByRole('combobox', { name: /^This is a/ }).selectOption('1');
+  await expect.poll(async () => (await studio.call('listMyDigits')).perDigit[1]).toBe(PER_DIGIT + 1);
 });

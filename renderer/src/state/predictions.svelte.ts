@@ -22,6 +22,8 @@ export interface PredictionCard {
   item: PredictionItem;
   /** Object URL of the original picture, for the thumbnail (null when it could not be made). */
   thumbnail: string | null;
+  /** The picture itself, so it can be filed in "My digits" under its digit. */
+  picture: Blob;
 }
 
 export interface Progress {
@@ -129,6 +131,7 @@ export class Predictions {
       id: this.#nextId++,
       item: items[i],
       thumbnail: items[i].ok ? this.#urls.create(picked.file) : null,
+      picture: picked.file,
     }));
     this.cards = [...this.cards.slice(0, position), ...cards, ...this.cards.slice(position)];
     const progress = this.progress ?? { done: 0, total: group.length };
