@@ -6,7 +6,8 @@
  * Measures training samples/s of `seed` and `cnn`, the time for the default preset to reach 98%
  * test accuracy from scratch, full test-set evaluation time, single-image prediction latency
  * (warm, decoding and preprocessing included), the "teach it your own digits" fine-tune targets
- * (bench/fineTune.ts: accuracy on other pictures of a style MNIST lacks, MNIST kept, time) and the
+ * (bench/fineTune.ts: accuracy on other pictures of a style MNIST lacks, MNIST kept, time), how
+ * long a workspace of 200 runs takes to list (a check: it fails the bench above one second) and the
  * process's peak resident memory. With
  * --peer it also trains the same architectures with PyTorch (bench/peer, set-up in the README),
  * alternating with our own measurement round by round, and prints each round's ratio and their
@@ -14,7 +15,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, link, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,6 +30,8 @@ import { renderMnistDigitPhoto } from '../test/testImages.ts';
 import { defaultTrainingThreads } from '../main/ml/parallelGradients.ts';
 import { trainModel } from '../main/ml/trainer.ts';
 import { FINE_TUNE_TARGETS, measureFineTune, trainDefaultModel } from './fineTune.ts';
+import { listRuns, runsDir } from '../main/ml/runList.ts';
+import { trainRun } from '../main/ml/runs.ts';
 
 const TARGET_ACCURACY = 0.98;
 const MAX_EPOCHS_TO_TARGET = 30;
@@ -43,6 +46,9 @@ const PEER_SCRIPTS: Partial<Record<PresetName, string>> = {
 const PEER_PYTHON = '/usr/bin/python3';
 /** Steps per peer epoch: two such epochs, the second (warm) one timed. */
 const PEER_STEPS: Partial<Record<PresetName, number>> = { seed: 150, cnn: 30 };
+/** The run list of a workspace this large must open within RUN_LIST_BUDGET_MS. */
+const RUN_LIST_RUNS = 200;
+const RUN_LIST_BUDGET_MS = 1000;
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -202,6 +208,45 @@ function machineLoad(): string {
   return `load average ${os.loadavg()[0].toFixed(2)} on ${os.availableParallelism()} cores`;
 }
 
+/** Copies a run folder: JSON files copied, binaries hard-linked (the list never reads them). */
+async function cloneRun(from: string, to: string): Promise<void> {
+  await mkdir(to, { recursive: true });
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const source = path.join(from, entry.name);
+    if (entry.isDirectory()) await cloneRun(source, path.join(to, entry.name));
+    else if (entry.name.endsWith('.bin')) await link(source, path.join(to, entry.name));
+    else await cp(source, path.join(to, entry.name));
+  }
+}
+
+/**
+ * Lists a workspace of RUN_LIST_RUNS real run folders (one trained run, finished, cloned; every
+ * tenth one stopped halfway without a model, one damaged): milliseconds per listing, the first
+ * (cold) one and the median of the rest.
+ */
+async function runListTiming(data: Awaited<ReturnType<typeof loadMnist>>, tmp: string, repeat: number): Promise<{ coldMs: number; medianMs: number; listed: number }> {
+  const workspace = path.join(tmp, 'run-list');
+  const template = path.join(tmp, 'run-template');
+  await trainRun(
+    { ...data, test: { ...data.test, count: 1000, images: data.test.images.subarray(0, 1000 * PIXELS), labels: data.test.labels.subarray(0, 1000) } },
+    { preset: DEFAULT_PRESET, runDir: template, steps: 20, limit: 1000, batchSize: 100 },
+  );
+  for (let i = 0; i < RUN_LIST_RUNS; i++) {
+    const dir = path.join(runsDir(workspace), `run-${String(i).padStart(3, '0')}`);
+    await cloneRun(template, dir);
+    if (i % 10 === 5) await rm(path.join(dir, 'model'), { recursive: true }); // an interrupted run: history is read instead
+  }
+  await writeFile(path.join(runsDir(workspace), 'run-000', 'run.json'), '{"half');
+  const times: number[] = [];
+  let listed = 0;
+  for (let r = 0; r < Math.max(5, repeat + 1); r++) {
+    const t = performance.now();
+    listed = (await listRuns(workspace)).length;
+    times.push(performance.now() - t);
+  }
+  return { coldMs: times[0], medianMs: median(times.slice(1)), listed };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -219,7 +264,7 @@ async function main(): Promise<void> {
   const options: Options = {
     json: values.json === true,
     peer: values.peer === true,
-    only: new Set((values.only ?? 'seed,cnn,target,eval,latency,finetune').split(',')),
+    only: new Set((values.only ?? 'seed,cnn,target,eval,latency,finetune,runs').split(',')),
     repeat: Number(values.repeat ?? 3),
     steps: Number(values.steps ?? 100),
     peerThreads: Number(values['peer-threads'] ?? os.availableParallelism()),
@@ -334,6 +379,18 @@ async function main(): Promise<void> {
       report.fineTune = f;
       report.fineTuneSecondsMedian = Number(median(f.seconds).toFixed(1));
     }
+    if (options.only.has('runs')) {
+      const t = await runListTiming(data, tmp, options.repeat);
+      report.runListRuns = t.listed;
+      report.runListColdMs = Math.round(t.coldMs);
+      report.runListMs = Math.round(t.medianMs);
+      report.runListWithinBudget = t.listed === RUN_LIST_RUNS && t.coldMs < RUN_LIST_BUDGET_MS;
+      log(`run list of ${t.listed} runs: first ${t.coldMs.toFixed(0)} ms, then median ${t.medianMs.toFixed(0)} ms (budget ${RUN_LIST_BUDGET_MS} ms)`);
+      if (!report.runListWithinBudget) {
+        log(`FAIL: a workspace of ${RUN_LIST_RUNS} runs must list all of them in under ${RUN_LIST_BUDGET_MS} ms`);
+        process.exitCode = 1;
+      }
+    }
     report.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
   } finally {
     await rm(tmp, { recursive: true, force: true });
@@ -360,6 +417,10 @@ async function main(): Promise<void> {
     ['evaluation, 10,000 test images', report.evaluationSeconds != null ? `${report.evaluationSeconds} s` : '-'],
     ['prediction latency median / p95', report.predictionMsMedian != null ? `${report.predictionMsMedian} / ${report.predictionMsP95} ms` : '-'],
     ...fineTuneRows(report.fineTune as Awaited<ReturnType<typeof measureFineTune>> | undefined),
+    [
+      `run list, ${RUN_LIST_RUNS} runs (first / median)`,
+      report.runListMs != null ? `${report.runListColdMs} / ${report.runListMs} ms (${report.runListWithinBudget ? 'within' : 'OVER'} ${RUN_LIST_BUDGET_MS} ms)` : '-',
+    ],
     ['peak resident memory', `${report.peakRssMB} MB`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

@@ -23,6 +23,9 @@ async function pointsOf(chart: Locator): Promise<number> {
 }
 
 test('train a small run: curves grow, pause, stop, resume from the checkpoint, finish', async ({ studio }) => {
+  // Two legs of training plus two model folders (a stopped run writes one too): about 100 s alone
+  // on these shared machines, more when other work runs beside it.
+  test.setTimeout(240_000);
   const { page } = studio;
   await studio.ensureIdle();
   await page.getByRole('tab', { name: 'Train' }).click();
@@ -65,7 +68,9 @@ test('train a small run: curves grow, pause, stop, resume from the checkpoint, f
   const stoppedAt = await stepOf(page);
   expect(stoppedAt).toBeGreaterThan(0);
   const runs = page.getByRole('region', { name: 'Saved runs' });
-  const resume = runs.getByRole('button', { name: /^Resume run / });
+  // Other specs may have left resumable runs of their own: this one is the run just stopped.
+  const { runId } = await studio.call('getTrainingSnapshot');
+  const resume = runs.getByRole('button', { name: `Resume run ${runId}`, exact: true });
   await expect(resume).toHaveCount(1);
   await studio.screenshot('train-stopped');
 
@@ -80,6 +85,10 @@ test('train a small run: curves grow, pause, stop, resume from the checkpoint, f
   expect(await stepOf(page)).toBe(total);
   await expect(page.getByRole('status').filter({ hasText: 'Run finished' })).toBeVisible();
   await expect(page.getByRole('img', { name: /^Validation accuracy: [1-9]/ })).toBeVisible();
+  // With a model already current (another spec's, or this run's own stopped model), the new one is offered.
+  const offer = page.getByRole('region', { name: 'A new model is ready' });
+  if (await offer.isVisible()) await offer.getByRole('button', { name: /^Use the new model/ }).click();
+  await expect(offer).toBeHidden();
   const model = await studio.call('getCurrentModel');
   expect(model).toMatchObject({ origin: 'trained', preset: 'seed' });
   await studio.screenshot('train-finished');

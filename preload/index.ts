@@ -48,6 +48,14 @@ const api = {
   removeMyDigit: (payload) => invoke('removeMyDigit', payload),
   relabelMyDigit: (payload) => invoke('relabelMyDigit', payload),
   evaluateMyDigits: () => invoke('evaluateMyDigits'),
+  exportRunModel: (payload) => invoke('exportRunModel', payload),
+  downloadRunModel: (payload) => invoke('downloadRunModel', payload),
+  useRunModel: (payload) => invoke('useRunModel', payload),
+  getModelOffer: () => invoke('getModelOffer'),
+  dismissModelOffer: () => invoke('dismissModelOffer'),
+  labelRun: (payload) => invoke('labelRun', payload),
+  deleteRun: (payload) => invoke('deleteRun', payload),
+  getRunCurves: (payload) => invoke('getRunCurves', payload),
   on<E extends keyof StudioEvents>(event: E, listener: (payload: StudioEvents[E]) => void): () => void {
     if (!(EVENT_NAMES as readonly string[]).includes(event)) throw new Error(`Unknown event '${String(event)}'`);
     const channel = eventChannel(event);

@@ -10,9 +10,9 @@
  * encodes them).
  */
 import type { AppLimits } from '../ml/limits.ts';
-import type { BackendName, ClassMetrics, DigitReading, Doubt, Mistake, PresetName, SetMetrics, TrainingEvent } from '../ml/types.ts';
+import type { BackendName, ClassMetrics, DigitReading, Doubt, Mistake, PresetName, RunData, RunSettingsInfo, RunStatus, RunSummary, SetMetrics, TrainingEvent } from '../ml/types.ts';
 
-export type { AppLimits, BackendName, PresetName, TrainingEvent };
+export type { AppLimits, BackendName, PresetName, RunData, RunSettingsInfo, RunStatus, RunSummary, TrainingEvent };
 
 export interface PresetInfo {
   name: PresetName;
@@ -69,17 +69,6 @@ export type TrainingData = 'mnist' | 'mnist+mine' | 'mine';
 
 export type TrainingState = 'idle' | 'running' | 'paused' | 'stopping' | 'finished' | 'stopped' | 'failed';
 
-export interface RunSummary {
-  runId: string;
-  preset: PresetName;
-  step: number;
-  totalSteps: number;
-  /** ISO date of the last checkpoint. */
-  updatedAt: string;
-  /** A run that ended before its total (stopped, app closed, crash) can be resumed. */
-  resumable: boolean;
-}
-
 /** Everything the train panel needs to redraw itself after a reload or reconnect. */
 export interface TrainingSnapshot {
   state: TrainingState;
@@ -118,6 +107,8 @@ export interface ModelInfo {
   origin: 'trained' | 'imported';
   /** Folder on the main side's disk holding the model. */
   dir: string;
+  /** The workspace run whose model this is (its folder is `<workspace>/runs/<runId>/model`), if any. */
+  runId?: string;
   preset: PresetName | null;
   testAccuracy: number | null;
   createdAt: string | null;
@@ -129,6 +120,34 @@ export interface ModelInfo {
 export type ClassMetricsInfo = ClassMetrics;
 export type MistakeInfo = Mistake;
 export type PredictionDoubt = Doubt;
+
+/**
+ * A run ended while another model was current: the app offers the new model beside the current
+ * one, both measured on the same test set, and changes nothing until the user chooses.
+ */
+export interface ModelOffer {
+  runId: string;
+  /** The run's name as shown in the run list. */
+  runName: string;
+  status: 'finished' | 'stopped';
+  model: ModelInfo;
+  testAccuracy: number;
+  current: ModelInfo;
+  currentAccuracy: number;
+  /** Which is better on the test set ('same' within one test image). */
+  better: 'new' | 'current' | 'same';
+}
+
+/** The curves of one run, for comparing runs. */
+export interface RunCurves {
+  runId: string;
+  /** [step, loss] pairs, thinned. */
+  losses: [number, number][];
+  epochs: { epoch: number; step: number; validationAccuracy: number; validationLoss: number }[];
+  /** [step, training seconds] at epoch ends and session ends, for aligning by wall time. */
+  times: [number, number][];
+}
+
 
 export interface EvaluationSummary extends SetMetrics {
   model: ModelInfo;
@@ -268,12 +287,30 @@ export interface Requests {
   relabelMyDigit: [{ file: string; label: number }, MyDigitsSummary];
   /** The current model on the collection: accuracy, confusion matrix, mistakes by file. */
   evaluateMyDigits: [void, MyDigitsEvaluation];
+  /** Desktop only: main asks for a folder and writes the model of run `runId` there (as exportModel). */
+  exportRunModel: [{ runId: string }, ExportResult];
+  /** The model folder of run `runId` as one zip: the browser's export of a run (as downloadModel). */
+  downloadRunModel: [{ runId: string }, FileUpload];
+  /** Makes a run's model the current one (also the answer "use the new model" to an offer). */
+  useRunModel: [{ runId: string }, ModelInfo];
+  /** The pending offer of a newly ended run's model, if any. */
+  getModelOffer: [void, ModelOffer | null];
+  /** "Keep the current model": forgets the pending offer (the run and its model stay listed). */
+  dismissModelOffer: [void, void];
+  /** Sets a run's shown name and/or note; returns the run as listed. */
+  labelRun: [{ runId: string; name?: string; note?: string }, RunSummary];
+  /** Deletes a run's folder. Refused for the run training now and for the current model's run. */
+  deleteRun: [{ runId: string }, void];
+  /** The curves of 1 to 4 runs, read on demand (the list never reads them). */
+  getRunCurves: [{ runIds: string[] }, RunCurves[]];
 }
 
 /** Event name -> payload, pushed from main to the renderer. */
 export interface StudioEvents {
   training: TrainingUpdate;
   modelChanged: ModelInfo;
+  /** A run ended while another model was current (null: the offer was answered). */
+  modelOffer: ModelOffer | null;
 }
 
 export type RequestName = keyof Requests;
@@ -317,9 +354,17 @@ export const REQUEST_NAMES = [
   'evaluateMyDigits',
   'downloadModel',
   'uploadModel',
+  'exportRunModel',
+  'downloadRunModel',
+  'useRunModel',
+  'getModelOffer',
+  'dismissModelOffer',
+  'labelRun',
+  'deleteRun',
+  'getRunCurves',
 ] as const satisfies readonly RequestName[];
 
-export const EVENT_NAMES = ['training', 'modelChanged'] as const satisfies readonly (keyof StudioEvents)[];
+export const EVENT_NAMES = ['training', 'modelChanged', 'modelOffer'] as const satisfies readonly (keyof StudioEvents)[];
 
 export const requestChannel = (name: RequestName) => `studio:${name}`;
 export const eventChannel = (name: keyof StudioEvents) => `studio-event:${name}`;

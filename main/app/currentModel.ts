@@ -10,6 +10,8 @@ import path from 'node:path';
 import { writeJsonAtomically } from '../ml/atomicFolder.ts';
 import { loadModelFolder, type ModelMetadata } from '../ml/modelFolder.ts';
 import { isPresetName } from '../ml/models.ts';
+import { runsDir } from '../ml/runList.ts';
+import { RUN_MODEL_FOLDER } from '../ml/runs.ts';
 import type { ModelInfo } from './contract.ts';
 import { StudioError } from './errors.ts';
 import { CURRENT_MODEL_FILE } from './workspace.ts';
@@ -41,10 +43,18 @@ interface SavedChoice {
   origin?: unknown;
 }
 
-function modelInfoOf(dir: string, origin: ModelInfo['origin'], metadata: ModelMetadata | null, notes: string[] = []): ModelInfo {
+/** The run id of a model folder that is `<workspace>/runs/<runId>/model`, else undefined. */
+function runIdOf(workspaceDir: string, dir: string): string | undefined {
+  const parts = path.relative(runsDir(path.resolve(workspaceDir)), path.resolve(dir)).split(path.sep);
+  return parts.length === 2 && parts[1] === RUN_MODEL_FOLDER && parts[0] !== '..' && parts[0] !== '' ? parts[0] : undefined;
+}
+
+function modelInfoOf(dir: string, origin: ModelInfo['origin'], metadata: ModelMetadata | null, workspaceDir: string, notes: string[] = []): ModelInfo {
+  const runId = runIdOf(workspaceDir, dir);
   return {
     origin,
     dir,
+    ...(runId !== undefined ? { runId } : {}),
     preset: metadata && isPresetName(String(metadata.preset)) ? metadata.preset : null,
     testAccuracy: typeof metadata?.test?.accuracy === 'number' ? metadata.test.accuracy : null,
     createdAt: typeof metadata?.createdAt === 'string' ? metadata.createdAt : null,
@@ -109,7 +119,7 @@ export class CurrentModelSlot {
         loaded.model.dispose();
         return;
       }
-      this.#entry = { info: modelInfoOf(saved.dir, origin, loaded.metadata, loaded.notes), ...loaded, users: 0, retired: false };
+      this.#entry = { info: modelInfoOf(saved.dir, origin, loaded.metadata, this.#options.workspaceDir, loaded.notes), ...loaded, users: 0, retired: false };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       this.#restoreProblem = `The model of the last session was not loaded, so there is no current model: ${reason}`;
@@ -133,7 +143,7 @@ export class CurrentModelSlot {
   async replace(dir: string, origin: ModelInfo['origin']): Promise<ModelInfo> {
     await this.#options.beforeLoad?.();
     const loaded = await this.#load(dir);
-    const info = modelInfoOf(path.resolve(dir), origin, loaded.metadata, loaded.notes);
+    const info = modelInfoOf(path.resolve(dir), origin, loaded.metadata, this.#options.workspaceDir, loaded.notes);
     const previous = this.#entry;
     this.#entry = { info, ...loaded, users: 0, retired: false };
     if (previous) this.#retire(previous);

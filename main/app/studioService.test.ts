@@ -377,3 +377,74 @@ describe('studio service', () => {
     await service.dispose();
   });
 });
+
+describe('studio service: runs and the current model', () => {
+  it('offers a worse new model beside the current one and changes nothing until the user switches', async () => {
+    const forker = fakeForker();
+    const workspace = path.join(tmp, 'ws-offer');
+    const service = newService(workspace, forker.fork);
+    const offers: unknown[] = [];
+    const changes: ModelInfo[] = [];
+    service.events.on('modelOffer', (o) => offers.push(o));
+    service.events.on('modelChanged', (m) => changes.push(m));
+    const imported = await importFolder(service, modelDir);
+    const currentAccuracy = (await service.handlers.evaluateModel(undefined)).accuracy;
+
+    const { runId } = await service.handlers.startTraining({ preset: 'fast', steps: 10 });
+    // The run's model: the same architecture, barely trained (worse than the current one).
+    const runModel = path.join(workspace, 'runs', runId, 'model');
+    const weak = await trainModel(
+      { ...data, validation: sliceImageSet(data.validation, 0, 0) },
+      { preset: 'fast', runDir: path.join(workspace, 'runs', runId), steps: 2, limit: 200, validate: false },
+    );
+    await exportModel(weak.model, weak.settings, weak.step, runModel);
+    weak.model.dispose();
+    const child = forker.children[0];
+    child.play({ type: 'ready' });
+    child.play({ type: 'done', modelDir: runModel, testAccuracy: 0.3, step: 2 });
+    await expect.poll(() => offers.length).toBe(1);
+    expect(offers[0]).toMatchObject({ runId, status: 'finished', testAccuracy: 0.3, currentAccuracy, better: 'current', model: { dir: runModel, runId } });
+    expect(await service.handlers.getCurrentModel(undefined)).toEqual(imported);
+    expect(changes).toHaveLength(1); // the import only
+    expect(await service.handlers.getModelOffer(undefined)).toMatchObject({ runId });
+
+    // The run's model cannot be deleted once it is current; it can be renamed and exported.
+    const used = await service.handlers.useRunModel({ runId });
+    expect(used).toMatchObject({ origin: 'trained', dir: runModel, runId });
+    expect(offers.at(-1)).toBeNull();
+    expect(await service.handlers.getModelOffer(undefined)).toBeNull();
+    expect((await rejection(service.handlers.deleteRun({ runId }))).code).toBe('conflict');
+    expect(await service.handlers.labelRun({ runId, name: 'Two steps', note: 'too short' })).toMatchObject({ runId, name: 'Two steps', note: 'too short' });
+    const out = path.join(tmp, 'run-export');
+    dialogs.folder = out;
+    expect(await service.handlers.exportRunModel({ runId })).toEqual({ status: 'exported', dir: out });
+    expect((await readdir(out)).sort()).toEqual(['metadata.json', 'model.json', 'weights.bin']);
+    const zip = await service.handlers.downloadRunModel({ runId });
+    expect(zip.name).toBe(`digit-model-${runId}.zip`);
+    expect(zip.bytes.byteLength).toBeGreaterThan(1000);
+
+    // Switching back to the imported model makes the run deletable.
+    await importFolder(service, modelDir);
+    await service.handlers.deleteRun({ runId });
+    expect((await service.handlers.listRuns(undefined)).map((r) => r.runId)).not.toContain(runId);
+    expect((await rejection(service.handlers.useRunModel({ runId }))).code).toBe('not-found');
+    child.exit();
+    await service.dispose();
+  });
+
+  it('makes a stopped run\'s model current when there is no current model', async () => {
+    const forker = fakeForker();
+    const workspace = path.join(tmp, 'ws-stopped');
+    const service = newService(workspace, forker.fork);
+    const { runId } = await service.handlers.startTraining({ preset: 'fast', steps: 100 });
+    const child = forker.children[0];
+    child.play({ type: 'ready' });
+    child.play({ type: 'stopped', step: 60, totalSteps: 100, modelDir, testAccuracy: 0.88 });
+    await expect.poll(async () => (await service.handlers.getTrainingSnapshot(undefined)).state).toBe('stopped');
+    expect(await service.handlers.getCurrentModel(undefined)).toMatchObject({ origin: 'trained', dir: modelDir });
+    expect(await service.handlers.getModelOffer(undefined)).toBeNull();
+    expect((await service.handlers.getRunCurves({ runIds: [runId] }))[0]).toEqual({ runId, losses: [], epochs: [], times: [] });
+    child.exit();
+    await service.dispose();
+  });
+});

@@ -20,15 +20,17 @@ import { FolderLockedError, withDestinationLock } from '../ml/folderLock.ts';
 import { appLimits } from '../ml/limits.ts';
 import { loadMnist } from '../ml/mnist.ts';
 import { ModelArchiveError, modelFilesFromUpload, zipModelFolder } from '../ml/modelArchive.ts';
-import { ModelFolderError, modelFolderRefusal, saveModelFolder, writeModelFolderFiles } from '../ml/modelFolder.ts';
+import { loadModelFolder, ModelFolderError, modelFolderRefusal, saveModelFolder, writeModelFolderFiles } from '../ml/modelFolder.ts';
 import { DEFAULT_PRESET, PRESETS, PRESET_NAMES } from '../ml/models.ts';
 import { FINE_TUNE } from '../ml/pictureTraining.ts';
 import { isFailure, LOW_CONFIDENCE, readPictures } from '../ml/predict.ts';
+import { readRunCurves, readRunSummary, runsDir, writeRunLabel } from '../ml/runList.ts';
 import type {
   AppInfo,
   ExportResult,
   MyDigitsChange,
   ModelInfo,
+  ModelOffer,
   PredictionItem,
   StudioEvents,
   StudioHandlers,
@@ -38,7 +40,7 @@ import { StudioError, toErrorInfo } from './errors.ts';
 import { EventHub } from './eventHub.ts';
 import { forkNodeTrainer } from './nodeTrainingProcess.ts';
 import { TestSetEvaluation } from './testSetEvaluation.ts';
-import { createTrainingHost } from './trainingHost.ts';
+import { createTrainingHost, type EndedRun } from './trainingHost.ts';
 import type { ForkTrainer } from './trainingProtocol.ts';
 import { withValidation } from './validation.ts';
 import { DigitCollection, type AddedPicture } from './myDigits.ts';
@@ -130,6 +132,53 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
   const pictureCache = path.join(options.workspaceDir, 'cache', 'pictures');
   const collection = new DigitCollection(options.workspaceDir, pictureCache);
 
+  /** The offer of a newly ended run's model while another one is current (see ModelOffer). */
+  let offer: ModelOffer | null = null;
+  const setOffer = (next: ModelOffer | null) => {
+    offer = next;
+    hub.emit('modelOffer', next);
+  };
+
+  const runDirOf = (runId: string) => path.join(runsDir(options.workspaceDir), runId);
+
+  /**
+   * A run ended with a model. With no current model it becomes the current one; otherwise the
+   * current model stays and the new one is offered beside it, both measured on the same test set.
+   */
+  const onRunEnded = async (run: EndedRun): Promise<ModelInfo> => {
+    const ended = await readRunSummary(runDirOf(run.runId), run.runId);
+    const info: ModelInfo = {
+      origin: 'trained',
+      dir: path.resolve(run.modelDir),
+      runId: run.runId,
+      preset: ended.preset,
+      testAccuracy: run.testAccuracy,
+      createdAt: ended.updatedAt,
+    };
+    const now = await current.info();
+    // No current model: the new one becomes current. The current model's own run resumed and ended:
+    // its folder now holds the new weights (the user asked for this run to go on), so it follows.
+    if (!now || now.runId === run.runId) {
+      const replaced = await current.replace(run.modelDir, 'trained');
+      if (offer) setOffer(null);
+      return replaced;
+    }
+    // The current model's accuracy on the very test set the run was tested on (cached per model).
+    const summary = await evaluation.summary();
+    const difference = run.testAccuracy - summary.accuracy;
+    setOffer({
+      runId: run.runId,
+      runName: ended.name,
+      status: run.status,
+      model: info,
+      testAccuracy: run.testAccuracy,
+      current: summary.model,
+      currentAccuracy: summary.accuracy,
+      better: Math.abs(difference) < 0.5 / Math.max(1, summary.count) ? 'same' : difference > 0 ? 'new' : 'current',
+    });
+    return info;
+  };
+
   const training = createTrainingHost({
     workspaceDir: options.workspaceDir,
     sources: {
@@ -139,9 +188,18 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
     fork: options.forkTrainer ?? forkNodeTrainer(),
     dataDir: options.dataDir,
     backend: options.backend,
-    onFinished: ({ modelDir }) => current.replace(modelDir, 'trained'),
+    onRunEnded: (run) => onRunEnded(run),
   });
   training.on((update) => hub.emit('training', update));
+
+  /** A run of the workspace as listed, or a not-found error naming it. */
+  const findRun = async (runId: string) => {
+    const stat = await fs.stat(runDirOf(runId)).catch(() => null);
+    if (!stat?.isDirectory()) throw new StudioError('not-found', `There is no run '${runId}' in this workspace (${runsDir(options.workspaceDir)}).`);
+    const snapshot = training.snapshot();
+    const active = snapshot.runId === runId && ['running', 'paused', 'stopping'].includes(snapshot.state);
+    return readRunSummary(runDirOf(runId), runId, active ? runId : null);
+  };
 
   /** Writes the current model into `dir` (which the caller checked is empty or may be replaced). */
   const writeModel = (dir: string) =>
@@ -156,6 +214,31 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
         throw error;
       }
     });
+
+  /**
+   * Writes the model folder `from` (a run's model) into `dir`: loaded through the same checks as
+   * any model folder and written from memory, like an export of the current model.
+   */
+  const writeModelFrom = async (from: string, dir: string) => {
+    await backend();
+    const loaded = await loadModelFolder(from);
+    try {
+      await saveModelFolder(dir, loaded.model, loaded.metadata, { overwrite: true });
+    } catch (error) {
+      if (error instanceof ModelFolderError) throw new StudioError('conflict', error.message);
+      if (error instanceof FolderWriteError) throw new StudioError('unavailable', error.message);
+      throw error;
+    } finally {
+      loaded.model.dispose();
+    }
+  };
+
+  /** The model folder of run `runId`, or a no-model error saying why it has none. */
+  const runModelOf = async (runId: string): Promise<string> => {
+    const run = await findRun(runId);
+    if (!run.modelDir) throw new StudioError('no-model', `Run ${run.name} has no model to export (${run.status}); resume it or let it finish first.`);
+    return run.modelDir;
+  };
 
   /**
    * Whether `dir` is missing or empty (else the user confirms replacing it). A file, a link or a
@@ -188,12 +271,12 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
    * Writes the current model into `dir` holding its lock (shared with `digits export`), so two
    * exports into one folder cannot both replace it; asks `confirmReplace` before replacing a previous model folder.
    */
-  const exportInto = async (dir: string, confirmReplace: () => Promise<boolean>): Promise<ExportResult> => {
+  const exportInto = async (dir: string, confirmReplace: () => Promise<boolean>, write: (dir: string) => Promise<void> = writeModel): Promise<ExportResult> => {
     try {
       return await withDestinationLock(dir, async () => {
         // A previous model folder is replaced only when the user says so; anything else never.
         if (!(await folderIsEmpty(dir)) && !(await confirmReplace())) return { status: 'cancelled' };
-        await writeModel(dir);
+        await write(dir);
         return { status: 'exported', dir };
       });
     } catch (error) {
@@ -388,6 +471,74 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
         const message = toErrorInfo(error).message.split(`${dir}${path.sep}`).join('').split(dir).join('the uploaded model');
         throw new StudioError('invalid-payload', `Could not load the uploaded model: ${message}`);
       }
+    },
+
+    async exportRunModel({ runId }) {
+      const modelDir = await runModelOf(runId);
+      const { chooseFolder, confirmOverwrite } = desktopDialogs('export');
+      const dir = await chooseFolder('export');
+      if (!dir) return { status: 'cancelled' };
+      if (path.resolve(dir) === path.resolve(modelDir)) throw new StudioError('invalid-payload', `${dir} is the run's own model folder; choose another folder.`);
+      return exportInto(dir, () => confirmOverwrite(dir), (to) => writeModelFrom(modelDir, to));
+    },
+
+    async downloadRunModel({ runId }) {
+      const modelDir = await runModelOf(runId);
+      const temp = await fs.mkdtemp(path.join(os.tmpdir(), 'digits-download-'));
+      try {
+        const dir = path.join(temp, 'model');
+        await writeModelFrom(modelDir, dir);
+        const files: Record<string, Uint8Array> = {};
+        for (const name of await fs.readdir(dir)) files[name] = await fs.readFile(path.join(dir, name));
+        return { name: `digit-model-${runId}.zip`, bytes: zipModelFolder(files) };
+      } finally {
+        await fs.rm(temp, { recursive: true, force: true });
+      }
+    },
+
+    async useRunModel({ runId }) {
+      const run = await findRun(runId);
+      if (!run.modelDir) throw new StudioError('no-model', `Run ${run.name} has no model yet (${run.status}); resume it or let it finish first.`);
+      await current.restore();
+      const info = await current.replace(run.modelDir, 'trained');
+      if (offer) setOffer(null);
+      return info;
+    },
+
+    async getModelOffer() {
+      return offer;
+    },
+
+    async dismissModelOffer() {
+      if (offer) setOffer(null);
+    },
+
+    async labelRun({ runId, name, note }) {
+      await findRun(runId);
+      await writeRunLabel(runDirOf(runId), { ...(name !== undefined ? { name } : {}), ...(note !== undefined ? { note } : {}) });
+      return findRun(runId);
+    },
+
+    async deleteRun({ runId }) {
+      const run = await findRun(runId);
+      if (run.status === 'running') throw new StudioError('busy', `Run ${run.name} is training; stop it before deleting it.`);
+      if ((await current.info())?.runId === runId) {
+        throw new StudioError('conflict', `Run ${run.name} holds the current model; use another model first, then delete it.`);
+      }
+      // Moved aside first (one rename), so a half-deleted folder never shows up as a damaged run.
+      const trash = path.join(runsDir(options.workspaceDir), `.deleted-${runId}-${Date.now()}`);
+      await fs.rename(runDirOf(runId), trash);
+      await fs.rm(trash, { recursive: true, force: true });
+      if (offer?.runId === runId) setOffer(null);
+    },
+
+    async getRunCurves({ runIds }) {
+      return Promise.all(
+        runIds.map(async (runId) => {
+          await findRun(runId);
+          return { runId, ...(await readRunCurves(runDirOf(runId))) };
+        }),
+      );
     },
   });
 

@@ -1,11 +1,11 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadModelFolder } from '../ml/modelFolder.ts';
 import type { ModelInfo, TrainingEvent, TrainingUpdate } from './contract.ts';
 import { fakeForker } from './fakeTrainer.ts';
-import { LossCurve } from './lossCurve.ts';
+import { LossCurve } from '../ml/lossCurve.ts';
 import { readCheckpointInfo, saveCheckpoint } from '../ml/checkpoint.ts';
 import { acquireLock, runLockFile } from '../ml/folderLock.ts';
 import { forkNodeTrainer } from './nodeTrainingProcess.ts';
@@ -44,7 +44,7 @@ function progress(step: number): TrainingEvent {
 function fakeHost(workspace: string, extra: Partial<TrainingHostOptions> = {}) {
   const forker = fakeForker();
   const updates: TrainingUpdate[] = [];
-  const host = createTrainingHost({ workspaceDir: workspace, fork: forker.fork, onFinished: fakeModel, ...extra });
+  const host = createTrainingHost({ workspaceDir: workspace, fork: forker.fork, onRunEnded: fakeModel, ...extra });
   host.on((u) => updates.push(u));
   return { host, forker, updates };
 }
@@ -74,7 +74,7 @@ describe('training host with a scripted child', () => {
     expect(snapshot.last?.step).toBe(110);
     expect(snapshot.epochs).toHaveLength(1);
     expect(snapshot.state).toBe('running');
-    child.play({ type: 'stopped', step: 110, totalSteps: 200 });
+    child.play({ type: 'stopped', step: 110, totalSteps: 200, modelDir: null, testAccuracy: null });
     child.exit();
     await host.stop();
     expect(host.snapshot().state).toBe('stopped');
@@ -132,12 +132,16 @@ describe('training host with a scripted child', () => {
     await writeCheckpoint('seed-half', 4, 8);
     await new Promise((resolve) => setTimeout(resolve, 5)); // listed most recently saved first
     await writeCheckpoint('seed-complete', 8, 8);
+    const model = path.join(workspace, 'runs', 'seed-complete', 'model');
+    await mkdir(model);
+    for (const file of ['model.json', 'weights.bin']) await writeFile(path.join(model, file), '{}');
+    await writeFile(path.join(model, 'metadata.json'), JSON.stringify({ status: 'finished', step: 8, totalSteps: 8 }));
     expect((await rejection(host.resumeRun('seed-missing'))).code).toBe('not-found');
     expect((await rejection(host.resumeRun('seed-complete'))).code).toBe('conflict');
     const runs = await host.listRuns();
-    expect(runs.map((r) => [r.runId, r.step, r.totalSteps, r.resumable])).toEqual([
-      ['seed-complete', 8, 8, false],
-      ['seed-half', 4, 8, true],
+    expect(runs.map((r) => [r.runId, r.status, r.step, r.totalSteps, r.resumable])).toEqual([
+      ['seed-complete', 'finished', 8, 8, false],
+      ['seed-half', 'interrupted', 4, 8, true],
     ]);
 
     // A run that `digits train` (or any other process) holds is refused, naming the process.
@@ -172,7 +176,7 @@ describe('training host with a real training process', () => {
       workspaceDir: workspace,
       fork: forkNodeTrainer(),
       backend: 'wasm',
-      onFinished: async ({ modelDir, testAccuracy }) => {
+      onRunEnded: async ({ modelDir, testAccuracy }) => {
         const loaded = await loadModelFolder(modelDir);
         loaded.model.dispose();
         finished.push(modelDir);
@@ -204,7 +208,13 @@ describe('training host with a real training process', () => {
     expect(stoppedAt).toBeLessThan(60);
     const checkpoint = await readCheckpointInfo(path.join(workspace, 'runs', runId));
     expect(checkpoint?.step).toBe(stoppedAt);
-    expect(await host.listRuns()).toEqual([expect.objectContaining({ runId, step: stoppedAt, totalSteps: 60, resumable: true })]);
+    // The stopped run has a model already (the averaged weights of its last checkpoint) and stays resumable.
+    const stoppedModel = path.join(workspace, 'runs', runId, 'model');
+    expect(finished).toEqual([stoppedModel]);
+    expect(JSON.parse(await readFile(path.join(stoppedModel, 'metadata.json'), 'utf8'))).toMatchObject({ status: 'stopped', step: stoppedAt, totalSteps: 60 });
+    expect(await host.listRuns()).toEqual([
+      expect.objectContaining({ runId, status: 'stopped', step: stoppedAt, totalSteps: 60, resumable: true, modelDir: stoppedModel }),
+    ]);
 
     const firstRun = updates.length;
     await host.resumeRun(runId);
@@ -212,9 +222,10 @@ describe('training host with a real training process', () => {
     const resumed = updates.slice(firstRun);
     expect(resumed.find((u) => u.type === 'start')).toMatchObject({ resumed: true, startStep: stoppedAt, totalSteps: 60 });
     expect(resumed.find((u) => u.type === 'done')).toMatchObject({ runId, model: { dir: path.join(workspace, 'runs', runId, 'model') } });
-    expect(finished).toEqual([path.join(workspace, 'runs', runId, 'model')]);
+    expect(finished).toEqual([stoppedModel, stoppedModel]);
+    expect(JSON.parse(await readFile(path.join(stoppedModel, 'metadata.json'), 'utf8'))).toMatchObject({ status: 'finished', step: 60, totalSteps: 60 });
     expect((await stat(path.join(finished[0], 'weights.bin'))).size).toBeGreaterThan(0);
-    expect((await host.listRuns())[0]).toMatchObject({ runId, step: 60, resumable: false });
+    expect((await host.listRuns())[0]).toMatchObject({ runId, status: 'finished', step: 60, resumable: false, origin: 'app' });
 
     // Throttling: far fewer progress updates than steps, yet each epoch event follows the progress of its own step.
     const seconds = (performance.now() - started) / 1000;

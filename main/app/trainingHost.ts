@@ -18,19 +18,11 @@ import { lockRefusal, runLockFile } from '../ml/folderLock.ts';
 import type { ModelInfo, RunSummary, TrainingEvent, TrainingRequest, TrainingSnapshot, TrainingState, TrainingUpdate } from './contract.ts';
 import { StudioError } from './errors.ts';
 import { EventHub } from './eventHub.ts';
-import { DEFAULT_MAX_LOSS_POINTS } from './lossCurve.ts';
+import { DEFAULT_MAX_LOSS_POINTS } from '../ml/lossCurve.ts';
+import { readHistory, type RunHistory } from '../ml/runHistory.ts';
+import { readRunSummary } from '../ml/runList.ts';
 import { ProgressThrottle } from './progressThrottle.ts';
-import {
-  listRuns,
-  newRunId,
-  readHistory,
-  readRunRecord,
-  requestFromSettings,
-  runsDir,
-  writeHistory,
-  writeRunRecord,
-  type RunHistory,
-} from './runRegistry.ts';
+import { listRuns, newRunId, readRunRecord, requestFromSettings, runsDir, writeRunRecord } from './runRegistry.ts';
 import { TrainingRecord } from './trainingRecord.ts';
 import type { ChildExit, ChildMessage, ForkTrainer, TrainingChild } from './trainingProtocol.ts';
 
@@ -42,8 +34,10 @@ const EXIT_GRACE_MS = 5_000;
 
 type ProgressEvent = Extract<TrainingEvent, { type: 'progress' }>;
 
-export interface FinishedRun {
+/** A run that ended with a model: finished, or stopped early (then still resumable). */
+export interface EndedRun {
   runId: string;
+  status: 'finished' | 'stopped';
   modelDir: string;
   testAccuracy: number;
 }
@@ -64,8 +58,11 @@ export interface TrainingHostOptions {
   backend?: BackendName;
   /** Needed for requests that fine-tune (startFrom 'current') or use "My digits" (data other than 'mnist'). */
   sources?: PictureSources;
-  /** Makes a finished run's model the current one; its ModelInfo goes out in the 'done' update. */
-  onFinished: (run: FinishedRun) => Promise<ModelInfo>;
+  /**
+   * Takes the model of a run that ended (finished or stopped): the service decides whether it
+   * becomes the current one. Returns the run model's ModelInfo, which goes out in the 'done' update.
+   */
+  onRunEnded: (run: EndedRun) => Promise<ModelInfo>;
   progressIntervalMs?: number;
   maxLossPoints?: number;
   stopTimeoutMs?: number;
@@ -127,15 +124,13 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
 
   const isActive = () => run !== null && !run.over;
 
-  const saveHistory = (active: ActiveRun) => {
-    writeHistory(active.runDir, record.toHistory()).catch(() => undefined); // Only for redrawing; never fatal.
-  };
-
-  /** The child said its last word (or is gone): send the latest progress and keep the history. */
+  /**
+   * The child said its last word (or is gone): send the latest progress. The run's history.json
+   * is the child's to write (trainRun's RunRecorder), for app and command-line runs alike.
+   */
   const endRun = (active: ActiveRun) => {
     active.over = true;
     progress.flush();
-    saveHistory(active);
   };
 
   const fail = (message: string) => {
@@ -171,7 +166,6 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
           progress.flush();
           record.addEpoch(event);
           emit(event);
-          saveHistory(active);
           return;
         }
         // A resumed run keeps its earlier curve, up to the checkpoint it restarts from.
@@ -184,14 +178,25 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
         progress.flush();
         active.pauseWaiters.splice(0).forEach((resolve) => resolve());
         return;
-      case 'stopped':
+      case 'stopped': {
         endRun(active);
-        setState('stopped', `Stopped at step ${message.step} of ${message.totalSteps}; the run can be resumed.`);
+        const stoppedAt = `Stopped at step ${message.step} of ${message.totalSteps}`;
+        if (message.modelDir === null || message.testAccuracy === null) {
+          setState('stopped', `${stoppedAt}; the run can be resumed.`);
+          return;
+        }
+        active.finalWork = options
+          .onRunEnded({ runId: active.runId, status: 'stopped', modelDir: message.modelDir, testAccuracy: message.testAccuracy })
+          .then(() => setState('stopped', `${stoppedAt}; its model is saved and the run can be resumed.`))
+          .catch((err: unknown) =>
+            setState('stopped', `${stoppedAt}; the run can be resumed, but its model could not be loaded: ${err instanceof Error ? err.message : String(err)}`),
+          );
         return;
+      }
       case 'done':
         endRun(active);
         active.finalWork = options
-          .onFinished({ runId: active.runId, modelDir: message.modelDir, testAccuracy: message.testAccuracy })
+          .onRunEnded({ runId: active.runId, status: 'finished', modelDir: message.modelDir, testAccuracy: message.testAccuracy })
           .then((model) => {
             const { imagesAccuracy, before } = message;
             emit({
@@ -300,7 +305,8 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
       if (busy) throw new StudioError('busy', busy);
       const checkpoint = await readCheckpointInfo(runDir);
       if (!checkpoint) throw new StudioError('not-found', `Run ${id} has no checkpoint to resume from (${runDir}).`);
-      if (checkpoint.step >= checkpoint.totalSteps) {
+      // A complete run whose model was never written (a crash while writing it) resumes to write it.
+      if (checkpoint.step >= checkpoint.totalSteps && !(await readRunSummary(runDir, id)).resumable) {
         throw new StudioError('conflict', `Run ${id} is complete (step ${checkpoint.step} of ${checkpoint.totalSteps}); nothing to resume.`);
       }
       const runRecord = await readRunRecord(runDir);

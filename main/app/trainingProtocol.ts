@@ -9,7 +9,7 @@
  *   child  -> parent  event {event: TrainingEvent} (every trainer event; the host throttles)
  *   parent -> child   pause | resume | stop
  *   child  -> parent  paused {step}              (the worker is now waiting before step+1)
- *   child  -> parent  stopped {step, totalSteps} (checkpoint written) | done {modelDir, testAccuracy, step}
+ *   child  -> parent  stopped {step, totalSteps, modelDir, testAccuracy} (checkpoint + model) | done {modelDir, testAccuracy, step}
  *                     | error {message}           ... and the child exits.
  */
 import type { BackendName } from '../ml/backend.ts';
@@ -34,7 +34,8 @@ export type ChildMessage =
   | { type: 'ready' }
   | { type: 'event'; event: TrainingEvent }
   | { type: 'paused'; step: number }
-  | { type: 'stopped'; step: number; totalSteps: number }
+  /** Checkpoint and model folder written (no model when stopped before the first step). */
+  | { type: 'stopped'; step: number; totalSteps: number; modelDir: string | null; testAccuracy: number | null }
   | {
       type: 'done';
       modelDir: string;

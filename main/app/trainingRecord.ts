@@ -5,8 +5,8 @@
  * redraws from its snapshot(); toHistory() is what history.json keeps for a resumed run.
  */
 import type { TrainingEvent, TrainingRequest, TrainingSnapshot, TrainingState } from './contract.ts';
-import { DEFAULT_MAX_LOSS_POINTS, LossCurve } from './lossCurve.ts';
-import type { RunHistory } from './runRegistry.ts';
+import { DEFAULT_MAX_LOSS_POINTS, LossCurve } from '../ml/lossCurve.ts';
+import type { RunHistory } from '../ml/runHistory.ts';
 
 type ProgressEvent = Extract<TrainingEvent, { type: 'progress' }>;
 type EpochEvent = Extract<TrainingEvent, { type: 'epoch' }>;

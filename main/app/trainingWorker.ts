@@ -2,8 +2,8 @@
  * The training worker: a child process that trains one run and exits. It speaks the protocol of
  * trainingProtocol.ts over whichever channel it was started with: Electron's `process.parentPort`
  * (utilityProcess.fork) or Node's `process.send` (child_process.fork). Pausing parks the trainer
- * in `beforeStep`; stopping aborts it, which writes a checkpoint. A finished run is exported to
- * `<runDir>/model` with its test metrics.
+ * in `beforeStep`; stopping aborts it, which writes a checkpoint. A finished or stopped run is exported to
+ * `<runDir>/model` with its test metrics (see trainRun).
  */
 import path from 'node:path';
 import { selectBackend, type BackendName } from '../ml/backend.ts';
@@ -132,12 +132,16 @@ function serve(channel: Channel): void {
       },
       pictureRun?.trainedOn ?? (from ? { mnist: { source: data.source, count: trainCount }, fineTunedFrom: { folder: path.basename(start.fromModelDir!), preset } } : undefined),
     );
-    if (result.stopped) return channel.finish({ type: 'stopped', step: result.step, totalSteps: result.totalSteps }, 0);
+    const { totalSteps, modelDir } = result;
+    const testAccuracy = result.test?.accuracy ?? null;
+    if (result.stopped || !modelDir || testAccuracy === null) {
+      return channel.finish({ type: 'stopped', step: result.step, totalSteps, modelDir, testAccuracy }, 0);
+    }
     channel.finish(
       {
         type: 'done',
-        modelDir: result.modelDir,
-        testAccuracy: result.test.accuracy,
+        modelDir,
+        testAccuracy,
         step: result.step,
         ...(result.images ? { imagesAccuracy: result.images.accuracy } : {}),
         ...(pictureRun?.before ? { before: pictureRun.before } : {}),

@@ -8,7 +8,8 @@
 import { z } from 'zod';
 import { describeIssues } from '../ml/zodIssues.ts';
 import { PRESET_NAMES } from '../ml/models.ts';
-import { PICTURE_LIMITS, REQUEST_LIMITS, TRAINING_LIMITS, describeMegabytes } from '../ml/limits.ts';
+import { PICTURE_LIMITS, REQUEST_LIMITS, RUN_LIMITS, TRAINING_LIMITS, describeMegabytes } from '../ml/limits.ts';
+import { RUN_ID_PATTERN } from '../ml/runList.ts';
 import { REQUEST_NAMES, type Payload, type RequestName, type StudioHandlers } from './contract.ts';
 import { StudioError } from './errors.ts';
 
@@ -38,8 +39,7 @@ const trainingRequest = z
   })
   .refine((r) => r.epochs === undefined || r.steps === undefined, { error: 'give epochs or steps, not both' });
 
-/** A run id names a folder under <workspace>/runs: letters, digits, '.', '_' and '-', no path. */
-export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export { RUN_ID_PATTERN };
 
 /** A named file as bytes: a picture to read, or one file of an uploaded model. */
 const namedBytes = z.strictObject({
@@ -102,12 +102,12 @@ const modelUpload = z
   });
 
 /** One schema per request; a missing entry is a type error. */
+const runId = z.string({ error: 'runId must be text' }).regex(RUN_ID_PATTERN, { error: 'runId is not a valid run name' });
+
 export const PAYLOAD_SCHEMAS: { [K in RequestName]: z.ZodType<unknown> } = {
   getAppInfo: noPayload,
   startTraining: trainingRequest,
-  resumeRun: z.strictObject({
-    runId: z.string({ error: 'runId must be text' }).regex(RUN_ID_PATTERN, { error: 'runId is not a valid run name' }),
-  }),
+  resumeRun: z.strictObject({ runId }),
   pauseTraining: noPayload,
   resumeTraining: noPayload,
   stopTraining: noPayload,
@@ -136,6 +136,25 @@ export const PAYLOAD_SCHEMAS: { [K in RequestName]: z.ZodType<unknown> } = {
   importModel: noPayload,
   downloadModel: noPayload,
   uploadModel: modelUpload,
+  exportRunModel: z.strictObject({ runId }),
+  downloadRunModel: z.strictObject({ runId }),
+  useRunModel: z.strictObject({ runId }),
+  getModelOffer: noPayload,
+  dismissModelOffer: noPayload,
+  labelRun: z
+    .strictObject({
+      runId,
+      name: z.string({ error: 'name must be text' }).max(RUN_LIMITS.maxNameLength, { error: `name must be at most ${RUN_LIMITS.maxNameLength} characters` }).optional(),
+      note: z.string({ error: 'note must be text' }).max(RUN_LIMITS.maxNoteLength, { error: `note must be at most ${RUN_LIMITS.maxNoteLength} characters` }).optional(),
+    })
+    .refine((p) => p.name !== undefined || p.note !== undefined, { error: 'give a name or a note' }),
+  deleteRun: z.strictObject({ runId }),
+  getRunCurves: z.strictObject({
+    runIds: z
+      .array(runId, { error: 'runIds must be a list of run names' })
+      .min(1, { error: 'runIds must not be empty' })
+      .max(RUN_LIMITS.maxComparedRuns, { error: `compare at most ${RUN_LIMITS.maxComparedRuns} runs` }),
+  }),
 };
 
 /**

@@ -64,7 +64,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       'learning-rate': { type: 'string', value: 'X', help: "the starting learning rate (default: the preset's)" },
       limit: { type: 'string', value: 'N', help: 'train on the first N training images only' },
       data: FLAGS.data,
-      run: { type: 'string', value: 'DIR', help: 'the run folder for checkpoints and the final model (default: runs/PRESET)' },
+      run: { type: 'string', value: 'DIR', help: 'the run folder for checkpoints, history and the model, written when the run finishes or is stopped (default: runs/PRESET); WORKSPACE/runs/NAME shows it in the app' },
       'checkpoint-every': { type: 'string', value: 'N', help: 'steps between checkpoints (default: 1000; one is always written at the end and on Ctrl-C)' },
       images: {
         type: 'string',
@@ -89,7 +89,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       json: FLAGS.json,
     },
     json:
-      'one object per line: `start`, `progress` (at most 4 a second), `epoch`, then `done` (model folder, test accuracy) or `stopped` (Ctrl-C; rerun to resume). ' +
+      'one object per line: `start`, `progress` (at most 4 a second), `epoch`, then `done` or `stopped` (Ctrl-C; rerun to resume), both with step, totalSteps, model (the run\'s model folder, written either way, null when no step was trained) and testAccuracy. ' +
       'With --images, first `images` (counts per digit, failed and ignored files) and `pictures` (trained / held out); `epoch` and `done` add `imagesAccuracy` ' +
       '(held-out pictures, absent with --holdout 0); `done` adds the picture counts and, with --from, `before` (the starting model\'s figures)',
     load: async () => (await import('./train.ts')).trainCommand,
@@ -156,6 +156,17 @@ export const COMMANDS: Record<string, CommandSpec> = {
     },
     json: 'one object `{url}` once listening',
     load: async () => (await import('./serve.ts')).serveCommand,
+  },
+  runs: {
+    summary:
+      "List the workspace's runs, the app's and those trained with `digits train --run WORKSPACE/runs/NAME`: status, " +
+      'steps, training time, backend, best validation and test accuracy; unreadable runs are listed as damaged, with why.',
+    flags: { workspace: FLAGS.workspace, json: FLAGS.json },
+    json:
+      'one array, an object per run: runId, name, note, preset, settings, data, status (running, finished, stopped, ' +
+      'interrupted, damaged), problem, step, totalSteps, wallSeconds, backend, bestValidationAccuracy, testAccuracy, ' +
+      'createdAt, updatedAt, modelDir, origin, resumable',
+    load: async () => (await import('./runs.ts')).runsCommand,
   },
 };
 

@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -145,6 +145,46 @@ describe('digits train / test / export', () => {
     expectOneLineError(again, /already holds a model; pass --overwrite to replace it/);
     expect((await digits('export', '--run', run(), '--to', to, '--no-test', '--overwrite')).code).toBe(0);
   });
+});
+
+describe('digits train stopped with Ctrl-C, and digits runs', () => {
+  it('writes the checkpoint and the model folder on Ctrl-C, and lists the run with the others', async () => {
+    const workspace = path.join(tmp, 'ws');
+    const runDir = path.join(workspace, 'runs', 'ctrl-c');
+    const child = spawn(process.execPath, [BIN, 'train', '--preset', 'fast', '--steps', '5000', '--limit', '2000', '--run', runDir, '--json', '--backend', 'wasm']);
+    let stdout = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      if (/"type":"progress","step":([3-9]|\d\d)/.test(stdout) && child.exitCode === null && !child.killed) child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(130);
+    const last = jsonLines(stdout).at(-1)!;
+    expect(last).toMatchObject({ type: 'stopped', totalSteps: 5000, run: runDir, model: path.join(runDir, 'model') });
+    expect(last.step).toBeLessThan(5000);
+    expect(last.testAccuracy).toBeGreaterThan(0);
+    const metadata = JSON.parse(await readFile(path.join(runDir, 'model', 'metadata.json'), 'utf8'));
+    expect(metadata).toMatchObject({ status: 'stopped', step: last.step, totalSteps: 5000 });
+    expect(existsSync(path.join(runDir, 'model', 'weights.bin'))).toBe(true);
+    const { readCheckpointInfo } = await import('../ml/checkpoint.ts');
+    expect((await readCheckpointInfo(runDir))?.step).toBe(last.step);
+
+    await mkdir(path.join(workspace, 'runs', 'broken'));
+    await writeFile(path.join(workspace, 'runs', 'broken', 'run.json'), '{"run');
+    const listed = await digits('runs', '--workspace', workspace, '--json');
+    expect(listed.code).toBe(0);
+    const runs = JSON.parse(listed.stdout) as Record<string, unknown>[];
+    expect(runs.map((r) => [r.runId, r.status, r.resumable])).toEqual(
+      expect.arrayContaining([
+        ['ctrl-c', 'stopped', true],
+        ['broken', 'damaged', false],
+      ]),
+    );
+    expect(runs.find((r) => r.runId === 'ctrl-c')).toMatchObject({ preset: 'fast', step: last.step, origin: 'cli', testAccuracy: last.testAccuracy });
+    const table = await digits('runs', '--workspace', workspace);
+    expect(table.stdout).toMatch(/ctrl-c\s+fast\s+MNIST\s+stopped \(resumable\)/);
+    expect(table.stdout).toMatch(/broken: run\.json is not valid JSON/);
+  }, 60_000);
 });
 
 describe('digits errors', () => {

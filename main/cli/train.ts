@@ -132,7 +132,7 @@ export const trainCommand: Command = {
 
     const controller = new AbortController();
     const stop = () => {
-      if (!controller.signal.aborted) console.error('\nStopping after this step; saving a checkpoint (Ctrl-C again to quit now).');
+      if (!controller.signal.aborted) console.error('\nStopping after this step; saving a checkpoint and the model (Ctrl-C again to quit now).');
       else process.exit(130);
       controller.abort();
     };
@@ -142,21 +142,23 @@ export const trainCommand: Command = {
       const started = performance.now();
       const result = await trainRun(pictureRun?.data ?? data, options, { onEvent, signal: controller.signal }, trainedOn);
       bar?.clear();
-      if (result.stopped) {
-        const message = `Stopped at step ${result.step} of ${result.totalSteps}; rerun the same command to resume.`;
-        if (json) printJson({ type: 'stopped', step: result.step, run: options.runDir });
-        else console.log(message);
+      const { modelDir, test, images, step, totalSteps } = result;
+      const seconds = (performance.now() - started) / 1000;
+      // A stopped run wrote its model too (the weights of its last checkpoint), unless no step was trained.
+      if (!test) {
+        if (json) printJson({ type: 'stopped', step, totalSteps, run: options.runDir, model: null, testAccuracy: null, testLoss: null, seconds });
+        else console.log(`Stopped at step ${step} of ${totalSteps} before any training: no model. Rerun the same command to resume.`);
         return 130;
       }
-      const { modelDir, test, images } = result;
-      const seconds = (performance.now() - started) / 1000;
       if (json) {
         printJson({
-          type: 'done',
+          type: result.stopped ? 'stopped' : 'done',
           model: modelDir,
           testAccuracy: test.accuracy,
           testLoss: test.loss,
-          step: result.step,
+          step,
+          totalSteps,
+          run: options.runDir,
           seconds,
           ...(images ? { imagesAccuracy: images.accuracy, imagesLoss: images.loss } : {}),
           ...(pictureRun
@@ -170,10 +172,11 @@ export const trainCommand: Command = {
             : {}),
         });
       } else {
+        if (result.stopped) console.log(`Stopped at step ${step} of ${totalSteps}; rerun the same command to resume. Its model so far:`);
         console.log(`Test accuracy ${(test.accuracy * 100).toFixed(2)}% (${test.count} images). Model folder: ${modelDir}`);
         if (pictureRun) console.log(beforeAfter(pictureRun, test.accuracy, images?.accuracy));
       }
-      return 0;
+      return result.stopped ? 130 : 0;
     } finally {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);

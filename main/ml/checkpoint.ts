@@ -264,6 +264,21 @@ export async function readCheckpointInfo(runDir: string, fsx: FolderFs = nodeFol
   return { step: manifest.step, totalSteps: manifest.settings.totalSteps, savedAt: manifest.savedAt, settings: manifest.settings };
 }
 
+/**
+ * What listing a run needs to know of its checkpoints: the newest usable one (as
+ * readCheckpointInfo), none at all (null), or why the ones it has are unusable.
+ */
+export async function inspectCheckpoint(runDir: string, fsx: FolderFs = nodeFolderFs): Promise<{ info: CheckpointInfo } | { problem: string } | null> {
+  try {
+    const found = await newestUsable(runDir, false, fsx);
+    if (!found) return null;
+    const { manifest } = found;
+    return { info: { step: manifest.step, totalSteps: manifest.settings.totalSteps, savedAt: manifest.savedAt, settings: manifest.settings } };
+  } catch (error) {
+    return { problem: error instanceof Error ? error.message : String(error) };
+  }
+}
+
 export interface LoadedCheckpoint extends CheckpointState {
   /** The folder it was read from. */
   folder: string;

@@ -100,6 +100,15 @@ export const TRAINING_LIMITS = {
   maxLearningRate: 1,
 } as const;
 
+/** The runs of a workspace (Models & runs view, `digits runs`). */
+export const RUN_LIMITS = {
+  /** Longest name and note a user can give a run. */
+  maxNameLength: 120,
+  maxNoteLength: 2000,
+  /** How many runs the compare view overlays at once. */
+  maxComparedRuns: 4,
+} as const;
+
 /** What getAppInfo reports (AppInfo.limits): what the window checks before it sends anything. */
 export interface AppLimits {
   maxEpochs: number;
@@ -116,6 +125,9 @@ export interface AppLimits {
   maxRequestBytes: number;
   /** An uploaded model's files (or zip) add up to at most this many bytes. */
   maxModelUploadBytes: number;
+  /** A run's name and note (Models & runs). */
+  maxRunNameLength: number;
+  maxRunNoteLength: number;
 }
 
 export function appLimits(): AppLimits {
@@ -125,6 +137,8 @@ export function appLimits(): AppLimits {
     maxPicturesPerRequest: REQUEST_LIMITS.maxFilesPerPrediction,
     maxRequestBytes: REQUEST_LIMITS.maxPredictionBytes,
     maxModelUploadBytes: REQUEST_LIMITS.maxModelUploadBytes,
+    maxRunNameLength: RUN_LIMITS.maxNameLength,
+    maxRunNoteLength: RUN_LIMITS.maxNoteLength,
   };
 }
 

@@ -23,13 +23,14 @@ import {
   weightElements,
   type ModelJson,
   type ModelMetadata,
+  type RunEndStatus,
   type TestMetricsSummary,
   type TrainedOn,
 } from './modelFolderChecks.ts';
 import { weightDataBytes } from './weightBytes.ts';
 import { formatBytes, readRegularFile, regularFileSize, resolveInside, sha256Hex, UntrustedFileError } from './untrustedFiles.ts';
 
-export { MODEL_FOLDER_LIMITS, ModelFolderError, type ModelMetadata, type TestMetricsSummary, type TrainedOn };
+export { MODEL_FOLDER_LIMITS, ModelFolderError, type ModelMetadata, type RunEndStatus, type TestMetricsSummary, type TrainedOn };
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';

@@ -143,6 +143,9 @@ const trainedOnSchema: z.ZodType<TrainedOn> = z.lazy(() =>
   }),
 );
 
+/** How the run that made a model ended (see RunEnd in runs.ts). */
+export type RunEndStatus = 'finished' | 'stopped';
+
 export const modelMetadataSchema = z.object({
   format: z.literal(MODEL_FORMAT),
   preset: z.enum(PRESET_NAMES as [(typeof PRESET_NAMES)[number], ...(typeof PRESET_NAMES)[number][]]),
@@ -168,6 +171,19 @@ export const modelMetadataSchema = z.object({
   trainedOn: trainedOnSchema.optional(),
   /** Accuracy on the labelled pictures held out of training, when there were any. */
   images: testSummarySchema.optional(),
+  /**
+   * How the run that made the model ended: finished, or stopped early (its model then holds the
+   * weights of its last checkpoint, and the run can be resumed). Absent in exports of a bare
+   * checkpoint and in folders written before runs recorded it.
+   */
+  status: z.enum(['finished', 'stopped']).optional(),
+  /** The step the run reached, of `totalSteps`. */
+  step: z.number().int().nonnegative().optional(),
+  totalSteps: z.number().int().nonnegative().optional(),
+  /** Best validation accuracy over the run's epochs, when it validated. */
+  bestValidationAccuracy: z.number().min(0).max(1).optional(),
+  /** Training seconds of the run, pauses excluded. */
+  wallSeconds: z.number().nonnegative().optional(),
   backend: z.string().max(100),
   createdAt: z.string().max(100),
   app: z.string().max(100),

@@ -17,8 +17,10 @@ import {
   describeInput,
   saveModelFolder,
   type ModelMetadata,
+  type RunEndStatus,
   type TrainedOn,
 } from './modelFolder.ts';
+import { RunRecorder } from './runHistory.ts';
 import { trainModel, type TrainingHooks, type TrainingOptions } from './trainer.ts';
 
 export const RUN_MODEL_FOLDER = 'model';
@@ -27,8 +29,11 @@ export function runModelDir(runDir: string): string {
   return path.join(runDir, RUN_MODEL_FOLDER);
 }
 
-/** What buildMetadata cannot know from the run's settings: the data behind it. */
-export type MetadataExtras = Pick<ModelMetadata, 'trainedOn' | 'images'>;
+/** What buildMetadata cannot know from the run's settings: the data behind it, and how the run ended. */
+export type MetadataExtras = Pick<
+  ModelMetadata,
+  'trainedOn' | 'images' | 'status' | 'step' | 'totalSteps' | 'bestValidationAccuracy' | 'wallSeconds'
+>;
 
 export function buildMetadata(settings: RunSettings, step: number, test?: EvaluationMetrics, extras: MetadataExtras = {}): ModelMetadata {
   const averaged = PRESETS[settings.preset].recipe.movingAverageDecay > 0;
@@ -89,15 +94,27 @@ export async function exportModel(
   return metrics;
 }
 
-/** How a run ended: stopped early (a checkpoint to resume from) or finished and exported. */
-export type TrainRunOutcome =
-  | { stopped: true; step: number; totalSteps: number }
-  | { stopped: false; step: number; totalSteps: number; modelDir: string; test: EvaluationMetrics; images?: EvaluationMetrics };
+/**
+ * How a run ended. Finished or stopped, it has a model (`<run>/model`, the averaged weights of
+ * its last checkpoint, tested on `data.test`), except a run stopped before its first step.
+ */
+export interface TrainRunOutcome {
+  status: RunEndStatus;
+  stopped: boolean;
+  step: number;
+  totalSteps: number;
+  modelDir: string | null;
+  test: EvaluationMetrics | null;
+  /** Accuracy on the held-out labelled pictures, when there were any. */
+  images?: EvaluationMetrics;
+}
 
 /**
- * Trains (or resumes) a run and, when it finishes, exports it to `<runDir>/model` with its metrics
- * on `data.test`, replacing an earlier export. The one train-then-export used by `digits train`
- * and the training worker. The trained model is disposed either way.
+ * Trains (or resumes) a run, records its history (`history.json`) and, when it ends (finished
+ * or stopped), writes its model folder with its metrics on `data.test`, replacing an earlier one:
+ * a stopped run is usable at once and stays resumable; resuming it replaces its model when it
+ * ends again. The one train-then-export used by `digits train` and the training worker. The
+ * trained model is disposed either way.
  */
 export async function trainRun(
   data: MnistSplits,
@@ -107,16 +124,39 @@ export async function trainRun(
 ): Promise<TrainRunOutcome> {
   // One writer per run folder, whether the CLI or the app's training worker ("run X is in use by process N").
   return withRunLock(options.runDir, async () => {
-    const result = await trainModel(data, options, hooks);
+    const recorder = await RunRecorder.open(options.runDir, { backend: currentBackend()?.name });
+    const result = await trainModel(data, options, {
+      ...hooks,
+      onEvent: (event) => {
+        recorder.record(event);
+        hooks.onEvent?.(event);
+      },
+      // Time parked in beforeStep (a paused run) is not training time.
+      beforeStep: hooks.beforeStep
+        ? async () => {
+            const started = performance.now();
+            await hooks.beforeStep!();
+            recorder.excludePause(performance.now() - started);
+          }
+        : undefined,
+    });
     try {
-      const { step, totalSteps } = result;
-      if (result.stopped) return { stopped: true, step, totalSteps };
+      const { step, totalSteps, stopped } = result;
+      const status: RunEndStatus = stopped ? 'stopped' : 'finished';
+      await recorder.finish(step);
+      if (step === 0) return { status, stopped, step, totalSteps, modelDir: null, test: null };
       const modelDir = runModelDir(options.runDir);
       // Held-out pictures (training on labelled pictures) are measured and recorded beside MNIST's test.
       const images = options.heldOutImages?.count ? evaluateModel(result.model, options.heldOutImages) : undefined;
+      const best = recorder.bestValidationAccuracy;
       const extras: MetadataExtras = {
         ...(trainedOn ? { trainedOn } : {}),
         ...(images ? { images: { accuracy: images.accuracy, loss: images.loss, count: images.count } } : {}),
+        status,
+        step,
+        totalSteps,
+        ...(best !== null ? { bestValidationAccuracy: best } : {}),
+        wallSeconds: Math.round(recorder.seconds * 10) / 10,
       };
       let test: EvaluationMetrics;
       try {
@@ -126,7 +166,7 @@ export async function trainRun(
         const safe = `the checkpoint at step ${step} is intact, so running the same training again writes the model folder`;
         throw new FolderWriteError(`${error.message}; ${safe}`, error.code);
       }
-      return { stopped: false, step, totalSteps, modelDir, test, ...(images ? { images } : {}) };
+      return { status, stopped, step, totalSteps, modelDir, test, ...(images ? { images } : {}) };
     } finally {
       result.model.dispose();
     }

@@ -135,7 +135,7 @@ describe('trainModel', () => {
 });
 
 describe('trainRun', () => {
-  it('exports a finished run to <run>/model with its test metrics, and only checkpoints a stopped one', async () => {
+  it('writes <run>/model with its test metrics when a run is stopped (status stopped) and again when it finishes', async () => {
     const runDir = path.join(tmp, 'train-run');
     const options = { preset: 'seed' as const, runDir, steps: 20, limit: 1000, validate: false };
     const controller = new AbortController();
@@ -143,18 +143,22 @@ describe('trainRun', () => {
       signal: controller.signal,
       onEvent: (e) => e.type === 'progress' && e.step === 5 && controller.abort(),
     });
-    expect(stopped).toEqual({ stopped: true, step: 5, totalSteps: 20 });
+    expect(stopped).toMatchObject({ status: 'stopped', stopped: true, step: 5, totalSteps: 20, modelDir: path.join(runDir, 'model') });
+    expect(stopped.test?.count).toBe(2000);
     // The first run may leave tfjs's own one-off caches behind; the second must add nothing.
     const tensorsBefore = tf.memory().numTensors;
-    await expect(loadModelFolder(path.join(runDir, 'model'))).rejects.toThrow();
+    const early = await loadModelFolder(path.join(runDir, 'model'));
+    expect(early.metadata).toMatchObject({ status: 'stopped', step: 5, totalSteps: 20 });
+    early.model.dispose();
 
     const done = await trainRun(data, options);
-    expect(done).toMatchObject({ stopped: false, step: 20, totalSteps: 20, modelDir: path.join(runDir, 'model') });
-    expect(done.stopped === false && done.test.count).toBe(2000);
-    expect(done.stopped === false && done.test.accuracy).toBeGreaterThan(0.5);
+    expect(done).toMatchObject({ status: 'finished', stopped: false, step: 20, totalSteps: 20, modelDir: path.join(runDir, 'model') });
+    expect(done.test?.count).toBe(2000);
+    expect(done.test?.accuracy).toBeGreaterThan(0.5);
     expect(tf.memory().numTensors).toBe(tensorsBefore);
     const loaded = await loadModelFolder(path.join(runDir, 'model'));
     expect(loaded.metadata?.training.steps).toBe(20);
+    expect(loaded.metadata).toMatchObject({ status: 'finished', step: 20, totalSteps: 20 });
     loaded.model.dispose();
   });
 });

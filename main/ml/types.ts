@@ -82,3 +82,65 @@ export interface DigitReading {
   /** The 28x28 input the model saw, as grey bytes (ink = 255): "what the model sees". */
   input: Uint8Array;
 }
+
+/**
+ * Where a run stands, as the run list reads it from the run's folder:
+ * - running: training now (only the app knows; the folder alone cannot tell);
+ * - finished / stopped: it ended and wrote its model (a stopped run can be resumed);
+ * - interrupted: it has a checkpoint but did not end cleanly (crash, killed); resumable;
+ * - damaged: its files are unreadable or half-written (`problem` says which and why).
+ */
+export type RunStatus = 'running' | 'finished' | 'stopped' | 'interrupted' | 'damaged';
+
+/** What a run was trained on (fields of the model's metadata when present). */
+export interface RunData {
+  /** In the user's words: "MNIST", "my digits", "MNIST + my digits"... */
+  label: string;
+  trainCount: number | null;
+  /** The model a fine-tuned run started from (its name or folder), null when trained from scratch. */
+  fineTunedFrom: string | null;
+}
+
+export interface RunSettingsInfo {
+  preset: PresetName;
+  totalSteps: number;
+  batchSize: number;
+  learningRate: number;
+  trainCount: number;
+  seed: number;
+  /** What the run was started with, as asked (epochs or steps); null for runs without run.json. */
+  epochs: number | null;
+  /** Steps per epoch (trainCount / batchSize, rounded up). */
+  stepsPerEpoch: number;
+}
+
+/** One run of the workspace, read from its folder's small files only (never its tensors or curves). */
+export interface RunSummary {
+  /** The run's folder name under <workspace>/runs: stable, used in every request. */
+  runId: string;
+  /** The name shown: the user's, or the folder name. */
+  name: string;
+  note: string;
+  preset: PresetName | null;
+  settings: RunSettingsInfo | null;
+  data: RunData;
+  status: RunStatus;
+  /** Why a run is damaged (which file, what is wrong); null otherwise. */
+  problem: string | null;
+  step: number;
+  totalSteps: number;
+  /** Training seconds, pauses excluded; null when unknown. */
+  wallSeconds: number | null;
+  backend: string | null;
+  bestValidationAccuracy: number | null;
+  testAccuracy: number | null;
+  /** ISO dates. */
+  createdAt: string | null;
+  updatedAt: string;
+  /** The run's model folder (absolute), when it has one. */
+  modelDir: string | null;
+  /** Started in the app (has run.json) or by `digits train --run`. */
+  origin: 'app' | 'cli';
+  /** A run short of its total with a checkpoint, not training now, can be resumed. */
+  resumable: boolean;
+}

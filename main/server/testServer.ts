@@ -65,6 +65,14 @@ export function fakeHandlers(overrides: Partial<StudioHandlers> = {}): StudioHan
     evaluateMyDigits: unused,
     downloadModel: unused,
     uploadModel: unused,
+    exportRunModel: unused,
+    downloadRunModel: unused,
+    useRunModel: unused,
+    getModelOffer: async () => null,
+    dismissModelOffer: unused,
+    labelRun: unused,
+    deleteRun: unused,
+    getRunCurves: unused,
   };
   // Wrapped like the real service's: invalid payloads meet the real schemas (validation.ts).
   return withValidation({ ...base, ...overrides });

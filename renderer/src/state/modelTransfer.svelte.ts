@@ -68,6 +68,24 @@ export class ModelTransfer {
     });
   }
 
+  /**
+   * Exports the model of run `runId` (Models & runs): main's folder chooser on the desktop, a
+   * download of its zip in the browser.
+   */
+  exportRun(runId: string): Promise<void> {
+    if (this.#host.shell() === 'browser') {
+      return this.#run('Could not export the model', async () => {
+        const file = await this.#api.downloadRunModel({ runId });
+        (this.#host.save ?? saveFile)(file.name, new Blob([file.bytes as Uint8Array<ArrayBuffer>], { type: 'application/zip' }));
+        this.#exported(file.name, `Model downloaded as ${file.name}.`);
+      });
+    }
+    return this.#run('Could not export the model', async () => {
+      const result = await this.#api.exportRunModel({ runId });
+      if (result.status === 'exported') this.#exported(result.dir, `Model exported to ${result.dir}.`);
+    });
+  }
+
   /** Browser: fetches the model folder as one zip and hands it to the browser's download. */
   download(): Promise<void> {
     return this.#run('Could not export the model', async () => {

@@ -2,13 +2,14 @@
  * The whole window's state: what main told us about itself (AppInfo), the current model, which
  * area is shown, and the per-area states. Created once in App.svelte with the api it talks to.
  */
-import type { AppInfo, ModelInfo, StudioApi } from '../lib/contract.ts';
+import type { AppInfo, ModelInfo, ModelOffer, StudioApi } from '../lib/contract.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { Evaluation } from './evaluation.svelte.ts';
 import { ModelTransfer } from './modelTransfer.svelte.ts';
 import { MyDigits } from './myDigits.svelte.ts';
 import { Notices } from './notices.svelte.ts';
 import { Predictions } from './predictions.svelte.ts';
+import { Runs } from './runs.svelte.ts';
 import { TrainingSession } from './training.svelte.ts';
 
 /** What the WebSocket api adds to StudioApi (see socketApi.ts); Electron's api has none of it. */
@@ -21,6 +22,7 @@ export const AREAS = [
   { id: 'evaluate', label: 'Evaluate' },
   { id: 'predict', label: 'Predict' },
   { id: 'mydigits', label: 'My digits' },
+  { id: 'runs', label: 'Models & runs' },
 ] as const;
 
 export type AreaId = (typeof AREAS)[number]['id'];
@@ -33,6 +35,10 @@ export class Studio {
   loadError = $state<string | null>(null);
   /** The browser mode's WebSocket dropped and is reconnecting (never true in Electron). */
   connectionLost = $state(false);
+  /** A run ended while another model was current: shown until the user chooses (see ModelOffer). */
+  offer = $state.raw<ModelOffer | null>(null);
+  /** The user's answer to the offer is on its way. */
+  answering = $state(false);
 
   readonly notices = new Notices();
   readonly training: TrainingSession;
@@ -40,6 +46,7 @@ export class Studio {
   readonly predictions: Predictions;
   readonly transfer: ModelTransfer;
   readonly myDigits: MyDigits;
+  readonly runs: Runs;
   readonly #api: StudioApi;
 
   constructor(api: StudioApi) {
@@ -52,16 +59,55 @@ export class Studio {
       shell: () => this.info?.shell ?? 'electron',
       onImported: (model) => (this.model = model),
     });
+    this.runs = new Runs(api, this.notices, { onModelChanged: (model) => (this.model = model) });
+  }
+
+  /** "Use the new model": the offered run's model becomes the current one. */
+  async acceptOffer(): Promise<void> {
+    await this.#answer(async (offer) => {
+      this.model = await this.#api.useRunModel({ runId: offer.runId });
+      this.notices.success(`Now using the new model (${offer.runName}).`);
+    }, 'Could not switch to the new model');
+  }
+
+  /** "Keep the current model": the new one stays listed under Models & runs. */
+  async declineOffer(): Promise<void> {
+    await this.#answer(() => this.#api.dismissModelOffer(), 'Could not dismiss the offer');
+  }
+
+  async #answer(action: (offer: ModelOffer) => Promise<void>, doing: string): Promise<void> {
+    const offer = this.offer;
+    if (!offer || this.answering) return;
+    this.answering = true;
+    try {
+      await action(offer);
+      if (this.offer === offer) this.offer = null;
+      void this.runs.refresh();
+    } catch (error) {
+      this.notices.error(error, doing);
+    } finally {
+      this.answering = false;
+    }
   }
 
   /** Loads AppInfo and the current model and starts listening; returns the cleanup function. */
   connect(): () => void {
-    const offModel = this.#api.on('modelChanged', (model) => (this.model = model));
+    const offModel = this.#api.on('modelChanged', (model) => {
+      this.model = model;
+      void this.runs.refresh();
+    });
+    const offOffer = this.#api.on('modelOffer', (offer) => (this.offer = offer));
+    // A run that ends (or starts) changes the run list.
+    const offRuns = this.#api.on('training', (update) => {
+      if (update.type === 'state' || update.type === 'done') void this.runs.refresh();
+    });
     const offTraining = this.training.connect();
     const offConnection = this.#watchConnection();
     void this.#load();
     return () => {
       offModel();
+      offOffer();
+      offRuns();
       offTraining();
       offConnection();
     };
@@ -107,5 +153,13 @@ export class Studio {
     } catch (error) {
       this.notices.error(error, 'Could not ask for the current model');
     }
+    const offerBefore = this.offer;
+    try {
+      const offer = await this.#api.getModelOffer();
+      if (this.offer === offerBefore) this.offer = offer;
+    } catch (error) {
+      this.notices.error(error, 'Could not ask whether a new model is waiting');
+    }
+    void this.runs.refresh();
   }
 }

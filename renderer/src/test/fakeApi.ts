@@ -82,7 +82,7 @@ export type FakeApi = { [K in Exclude<keyof StudioApi, 'on'>]: Mock<StudioApi[K]
 };
 
 export function createFakeApi(overrides: Partial<Record<keyof StudioApi, unknown>> = {}): FakeApi {
-  const listeners: Listeners = { training: new Set(), modelChanged: new Set() };
+  const listeners: Listeners = { training: new Set(), modelChanged: new Set(), modelOffer: new Set() };
   const api = {
     getAppInfo: vi.fn(async () => APP_INFO),
     startTraining: vi.fn(async () => ({ runId: 'run-1' })),
@@ -108,6 +108,16 @@ export function createFakeApi(overrides: Partial<Record<keyof StudioApi, unknown
     evaluateMyDigits: vi.fn(async () => {
       throw { message: 'not in this test', code: 'not-found' };
     }),
+    exportRunModel: vi.fn(async () => ({ status: 'exported', dir: '/chosen' })),
+    downloadRunModel: vi.fn(async ({ runId }: { runId: string }) => ({ name: `digit-model-${runId}.zip`, bytes: new Uint8Array([0x50, 0x4b, 5, 6]) })),
+    useRunModel: vi.fn(async ({ runId }: { runId: string }) => ({ origin: 'trained', dir: `/ws/runs/${runId}/model`, runId, preset: 'fast', testAccuracy: 0.9, createdAt: null })),
+    getModelOffer: vi.fn(async () => null),
+    dismissModelOffer: vi.fn(async () => {}),
+    labelRun: vi.fn(async () => {
+      throw new Error('labelRun: not scripted');
+    }),
+    deleteRun: vi.fn(async () => {}),
+    getRunCurves: vi.fn(async ({ runIds }: { runIds: string[] }) => runIds.map((runId) => ({ runId, losses: [], epochs: [], times: [] }))),
     on<E extends keyof StudioEvents>(event: E, listener: (payload: StudioEvents[E]) => void) {
       (listeners[event] as Set<typeof listener>).add(listener);
       return () => void (listeners[event] as Set<typeof listener>).delete(listener);
