@@ -24,7 +24,7 @@ function fileDrop(files: File[]): Event {
 afterEach(() => vi.restoreAllMocks());
 
 describe('App', () => {
-  it('shows the backend (and why), the current model, and four areas to move between with the keyboard', async () => {
+  it('shows the backend (and why), the current model, and five areas to move between with the keyboard', async () => {
     const api = createFakeApi({ getCurrentModel: vi.fn(async () => MODEL) });
     render(App, { props: { api } });
     const backend = await screen.findByText('WebAssembly');
@@ -40,7 +40,7 @@ describe('App', () => {
     expect(screen.getByRole('button', { name: 'Export model' })).toBeTruthy();
 
     const tabs = screen.getAllByRole('tab');
-    expect(tabs.map((tab) => tab.textContent?.trim())).toEqual(['Train', 'Evaluate', 'Predict', 'Models & runs']);
+    expect(tabs.map((tab) => tab.textContent?.trim())).toEqual(['Train', 'Evaluate', 'Predict', 'My digits', 'Models & runs']);
     expect(tabs[0].getAttribute('aria-selected')).toBe('true');
     tabs[0].focus();
     await fireEvent.keyDown(tabs[0], { key: 'ArrowRight' });
@@ -49,8 +49,8 @@ describe('App', () => {
     expect((document.getElementById('panel-evaluate') as HTMLElement).hidden).toBe(false);
     expect((document.getElementById('panel-train') as HTMLElement).hidden).toBe(true);
     await fireEvent.keyDown(tabs[1], { key: 'End' });
-    expect(tabs[3].getAttribute('aria-selected')).toBe('true');
-    await fireEvent.keyDown(tabs[3], { key: 'ArrowRight' });
+    expect(tabs[4].getAttribute('aria-selected')).toBe('true');
+    await fireEvent.keyDown(tabs[4], { key: 'ArrowRight' });
     expect(tabs[0].getAttribute('aria-selected')).toBe('true');
   });
 
