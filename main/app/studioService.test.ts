@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../ml/backend.ts';
 import { PIXELS, sliceImageSet, type MnistSplits } from '../ml/dataset.ts';
-import { acquireLock, destinationLockFile } from '../ml/folderLock.ts';
+import { acquireLock, destinationLockFile, runLockFile } from '../ml/folderLock.ts';
 import { PICTURE_LIMITS, REQUEST_LIMITS } from '../ml/limits.ts';
 import { loadMnist } from '../ml/mnist.ts';
 import { exportModel } from '../ml/runs.ts';
@@ -425,6 +425,12 @@ describe('studio service: runs and the current model', () => {
 
     // Switching back to the imported model makes the run deletable.
     await importFolder(service, modelDir);
+    // ... unless another process (a `digits train` on the same folder) holds the run's lock.
+    const lock = await acquireLock(runLockFile(path.dirname(runModel)), 'run');
+    const locked = await rejection(service.handlers.deleteRun({ runId }));
+    expect(locked.code).toBe('busy');
+    expect(locked.message).toMatch(/in use by process \d+/);
+    await lock.release();
     await service.handlers.deleteRun({ runId });
     expect((await service.handlers.listRuns(undefined)).map((r) => r.runId)).not.toContain(runId);
     expect((await rejection(service.handlers.useRunModel({ runId }))).code).toBe('not-found');

@@ -16,7 +16,7 @@ import { describeFsError, FolderWriteError, isEmptyOrMissing } from '../ml/atomi
 import { selectBackend, type BackendChoice, type BackendName } from '../ml/backend.ts';
 import type { MnistSplits } from '../ml/dataset.ts';
 import { metricsFromProbabilities, predictSet, setMetricsOf } from '../ml/evaluate.ts';
-import { FolderLockedError, withDestinationLock } from '../ml/folderLock.ts';
+import { FolderLockedError, lockRefusal, runLockFile, withDestinationLock } from '../ml/folderLock.ts';
 import { appLimits } from '../ml/limits.ts';
 import { loadMnist } from '../ml/mnist.ts';
 import { ModelArchiveError, modelFilesFromUpload, zipModelFolder } from '../ml/modelArchive.ts';
@@ -525,6 +525,9 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
       if ((await current.info())?.runId === runId) {
         throw new StudioError('conflict', `Run ${run.name} holds the current model; use another model first, then delete it.`);
       }
+      // A `digits train` in another terminal holds the run's lock while it writes into the folder.
+      const busy = await lockRefusal(runLockFile(runDirOf(runId)), `Run ${run.name}`);
+      if (busy) throw new StudioError('busy', busy);
       // Moved aside first (one rename), so a half-deleted folder never shows up as a damaged run.
       const trash = path.join(runsDir(options.workspaceDir), `.deleted-${runId}-${Date.now()}`);
       await fs.rename(runDirOf(runId), trash);
