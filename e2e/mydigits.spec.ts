@@ -106,6 +106,9 @@ test('teach mode, fine-tune, and a digit read wrong before is read right after',
   await expect(page.getByRole('img', { name: /^Validation accuracy: [1-9]/ })).toBeVisible();
   await studio.screenshot('my-digits-fine-tuned');
 
+  // The fine-tuned model is offered beside the current one, never swapped in silently: take it.
+  await page.getByRole('button', { name: /^Use the new model/ }).click();
+  await expect(page.getByRole('button', { name: /^Use the new model/ })).toHaveCount(0);
   expect(await readFlaggedOne(page)).toBe('1');
 
   // From the Predict pane, a card's picture goes into the collection: "this is a 1".
