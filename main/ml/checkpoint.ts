@@ -27,6 +27,7 @@ import {
   type FolderFs,
 } from './atomicFolder.ts';
 import { PRESET_NAMES, type PresetName } from './models.ts';
+import type { RunSettings } from './types.ts';
 import { sha256Hex } from './untrustedFiles.ts';
 import { weightDataBytes } from './weightBytes.ts';
 
@@ -49,15 +50,7 @@ const LEGACY_FORMAT = 'digit-studio-checkpoint/1';
 const MANIFEST_MAX_BYTES = 1 << 20;
 const STEP_FOLDER = /^step-(\d{8,})$/;
 
-/** What a run was started with; a resumed run must match it. */
-export interface RunSettings {
-  preset: PresetName;
-  totalSteps: number;
-  batchSize: number;
-  learningRate: number;
-  trainCount: number;
-  seed: number;
-}
+export type { RunSettings };
 
 export interface CheckpointState {
   step: number;

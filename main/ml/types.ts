@@ -101,13 +101,17 @@ export interface RunData {
   fineTunedFrom: string | null;
 }
 
-export interface RunSettingsInfo {
+/** What a run was started with (its checkpoint records it); a resumed run must match it. */
+export interface RunSettings {
   preset: PresetName;
   totalSteps: number;
   batchSize: number;
   learningRate: number;
   trainCount: number;
   seed: number;
+}
+
+export interface RunSettingsInfo extends RunSettings {
   /** What the run was started with, as asked (epochs or steps); null for runs without run.json. */
   epochs: number | null;
   /** Steps per epoch (trainCount / batchSize, rounded up). */
