@@ -10,7 +10,7 @@
  * encodes them).
  */
 import type { AppLimits } from '../ml/limits.ts';
-import type { BackendName, ClassMetrics, DigitReading, Doubt, Mistake, PresetName, RunData, RunSettingsInfo, RunStatus, RunSummary, SetMetrics, TrainingEvent } from '../ml/types.ts';
+import type { BackendName, ClassMetrics, DigitReading, Doubt, Mistake, LabelledReading, PresetName, RunData, RunSettingsInfo, RunStatus, RunSummary, SetMetrics, TrainingEvent } from '../ml/types.ts';
 
 export type { AppLimits, BackendName, PresetName, RunData, RunSettingsInfo, RunStatus, RunSummary, TrainingEvent };
 
@@ -227,17 +227,21 @@ export interface MyDigitsChange {
   ignored: string[];
 }
 
-export interface MyDigitsMistake {
-  file: string;
-  label: number;
-  predicted: number;
-  confidence: number;
-}
+/** What the model read for one picture of "My digits" (`file` as in MyDigitItem). */
+export type MyDigitsReading = LabelledReading;
 
+/** The current model on the "My digits" collection: the same figures as the MNIST test, by file. */
 export interface MyDigitsEvaluation extends SetMetrics {
   model: ModelInfo;
+  /** The collection folder evaluated. */
+  dir: string;
+  /** Every picture read, in the collection's order (file, true digit, what the model read). */
+  readings: MyDigitsReading[];
   /** Every mistake, most confident first. */
-  mistakes: MyDigitsMistake[];
+  mistakes: MyDigitsReading[];
+  /** Files in the digit folders that could not be read, each with its error (not counted). */
+  failed: { file: string; error: string }[];
+  seconds: number;
 }
 
 /** What exportModel did: main asked the user where (and whether to replace a previous model). */

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { describeFsError, FolderWriteError, isEmptyOrMissing } from '../ml/atomicFolder.ts';
 import { selectBackend, type BackendChoice, type BackendName } from '../ml/backend.ts';
 import type { MnistSplits } from '../ml/dataset.ts';
-import { metricsFromProbabilities, predictSet, setMetricsOf } from '../ml/evaluate.ts';
+import { evaluatePictures } from '../ml/evaluate.ts';
 import { FolderLockedError, lockRefusal, runLockFile, withDestinationLock } from '../ml/folderLock.ts';
 import { appLimits } from '../ml/limits.ts';
 import { loadMnist } from '../ml/mnist.ts';
@@ -421,15 +421,13 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
 
     async evaluateMyDigits() {
       if (!(await current.info())) throw new StudioError('no-model', 'There is no model to evaluate yet: train one or import a model folder first.');
+      const started = performance.now();
       const folder = await collection.read();
       if (!folder) throw new StudioError('not-found', `"My digits" is empty: add pictures first (teach mode, Predict cards, or drop a labelled folder).`);
       return current.use(async (entry) => {
-        const metrics = metricsFromProbabilities(predictSet(entry.model, folder.pictures), folder.pictures.labels);
-        return {
-          model: entry.info,
-          ...setMetricsOf(metrics),
-          mistakes: metrics.mistakes.map((m) => ({ file: folder.pictures.files[m.index], label: m.label, predicted: m.predicted, confidence: m.confidence })),
-        };
+        // The same evaluation as `digits test --images`.
+        const evaluation = evaluatePictures(entry.model, folder);
+        return { model: entry.info, dir: collection.dir, ...evaluation, seconds: (performance.now() - started) / 1000 };
       });
     },
 

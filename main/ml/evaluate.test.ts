@@ -1,6 +1,7 @@
+import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { argmax, bytesToInputs } from './dataset.ts';
-import { metricsFromProbabilities } from './evaluate.ts';
+import { argmax, bytesToInputs, PIXELS } from './dataset.ts';
+import { evaluatePictures, metricsFromProbabilities } from './evaluate.ts';
 
 /** Probability rows putting `p` on `predicted` and the rest evenly elsewhere. */
 function rows(predictions: [number, number][]): Float32Array {
@@ -76,5 +77,42 @@ describe('argmax and bytesToInputs', () => {
     bytesToInputs([0, 255], out, 1);
     expect([...out]).toEqual([-1, 0, 1, -1]);
     expect(bytesToInputs([51])[0]).toBeCloseTo(0.2, 6);
+  });
+});
+
+describe('evaluatePictures', () => {
+  /** A stand-in model that reads each picture as the digit written in its first pixel (value = digit): [b,28,28,1] -> [b,10]. */
+  const firstPixelModel = {
+    predict: (x: tf.Tensor) =>
+      tf.tidy(() => {
+        const n = x.shape[0]!;
+        const digit = x.reshape([n, PIXELS]).slice([0, 0], [n, 1]).mul(255).round().reshape([n]).toInt();
+        return tf.oneHot(digit as tf.Tensor1D, 10).toFloat().mul(0.91).add(0.01);
+      }),
+  } as unknown as tf.LayersModel;
+
+  it('names every reading and mistake by its file, keeps the metrics, and lists unreadable files', () => {
+    const files = ['0/a.png', '1/b.png', '1/flagged.png', '7/crossed.png'];
+    const labels = [0, 1, 1, 7];
+    const readAs = [0, 1, 7, 7];
+    const images = new Uint8Array(files.length * PIXELS);
+    readAs.forEach((digit, i) => (images[i * PIXELS] = digit));
+    const result = evaluatePictures(firstPixelModel, {
+      pictures: { images, labels: Uint8Array.from(labels), count: files.length, files },
+      failed: [{ file: '4/torn.jpg', error: 'torn.jpg: the file is truncated', code: 'decode' }],
+    });
+    expect(result.count).toBe(4);
+    expect(result.accuracy).toBe(0.75);
+    expect(result.confusion[1][7]).toBe(1);
+    expect(result.readings.map((r) => [r.file, r.label, r.predicted])).toEqual([
+      ['0/a.png', 0, 0],
+      ['1/b.png', 1, 1],
+      ['1/flagged.png', 1, 7],
+      ['7/crossed.png', 7, 7],
+    ]);
+    expect(result.readings[2].confidence).toBeCloseTo(0.92, 5);
+    expect(result.mistakes).toEqual([result.readings[2]]);
+    // The error only: the code is for the reader, not the report.
+    expect(result.failed).toEqual([{ file: '4/torn.jpg', error: 'torn.jpg: the file is truncated' }]);
   });
 });

@@ -5,9 +5,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CLASSES, IMAGE_SIZE, PIXELS, argmax, bytesToInputs, type ImageSet } from './dataset.ts';
-import type { ClassMetrics, Mistake, SetMetrics } from './types.ts';
+import type { LabelledFolder } from './labelledFolder.ts';
+import type { ClassMetrics, Mistake, LabelledReading, SetMetrics } from './types.ts';
 
-export type { ClassMetrics, Mistake, SetMetrics };
+export type { ClassMetrics, Mistake, LabelledReading, SetMetrics };
 
 const EVAL_BATCH = 500;
 /** Test images listed per diagonal (correct) confusion cell; off-diagonal cells are complete. */
@@ -93,4 +94,34 @@ export function setMetricsOf({ accuracy, loss, count, confusion, perClass }: Set
 
 export function evaluateModel(model: tf.LayersModel, set: ImageSet): EvaluationMetrics {
   return metricsFromProbabilities(predictSet(model, set), set.labels);
+}
+
+export interface PictureEvaluation extends SetMetrics {
+  /** Every picture read, in the folder's order. */
+  readings: LabelledReading[];
+  /** The misread pictures, most confident first. */
+  mistakes: LabelledReading[];
+  /** Files of the digit folders that could not be read, each with its error. */
+  failed: { file: string; error: string }[];
+}
+
+/**
+ * A model's results on a labelled picture folder, each picture named by its file: what
+ * `digits test --images` prints and what the app's Evaluate view shows for "My digits".
+ */
+export function evaluatePictures(model: tf.LayersModel, folder: Pick<LabelledFolder, 'pictures' | 'failed'>): PictureEvaluation {
+  const { pictures } = folder;
+  const probabilities = predictSet(model, pictures);
+  const metrics = metricsFromProbabilities(probabilities, pictures.labels);
+  const readings = pictures.files.map((file, i): LabelledReading => {
+    const row = probabilities.subarray(i * CLASSES, (i + 1) * CLASSES);
+    const predicted = argmax(row);
+    return { file, label: pictures.labels[i], predicted, confidence: row[predicted] };
+  });
+  return {
+    ...setMetricsOf(metrics),
+    readings,
+    mistakes: metrics.mistakes.map((m) => readings[m.index]),
+    failed: folder.failed.map(({ file, error }) => ({ file, error })),
+  };
 }

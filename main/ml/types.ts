@@ -53,6 +53,16 @@ export interface Mistake {
   confidence: number;
 }
 
+/** What the model read for one picture of a labelled folder. */
+export interface LabelledReading {
+  /** The picture's path inside the folder, e.g. `7/drawn-3f2a.png`. */
+  file: string;
+  label: number;
+  predicted: number;
+  /** Probability the model gave its prediction. */
+  confidence: number;
+}
+
 /** A model's results on a labelled set: what every evaluation view shows. */
 export interface SetMetrics {
   accuracy: number;
