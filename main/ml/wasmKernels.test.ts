@@ -144,6 +144,7 @@ describe('BatchMatMul', () => {
     [[3, 40, 50], [50, 45]], // b shared by every batch: folded into one tall product
     [[2, 3, 20, 30], [1, 1, 30, 10]],
     [[1, 40, 50], [3, 50, 45]], // a shared by every batch
+    [[6, 300], [300, 80]], // a dense layer at a small batch: computed as (b^T a^T)^T
   ];
   for (const [a, b] of shapes) {
     for (const ta of [false, true]) {
@@ -158,6 +159,14 @@ describe('BatchMatMul', () => {
       tf.matMul(randomTensor(flip(a, ta), 3), randomTensor(flip(b, tb), 4), ta, tb),
     ]);
     expectClose(cpu, wasm, 'matMul');
+  });
+
+  it('a weight matrix used again (packed by the backend the first time) still gives the right product', async () => {
+    const { cpu, wasm } = await onBothBackends(() => {
+      const weights = randomTensor([300, 80], 8);
+      return [1, 2, 3].map((seed) => tf.matMul(randomTensor([6, 300], seed), weights));
+    });
+    expectClose(cpu, wasm, 'matMul with the same b three times');
   });
 
   it('fused matMul with bias and relu matches cpu for every transpose combination', async () => {
@@ -245,6 +254,8 @@ describe('MaxPoolGrad', () => {
     { x: [2, 7, 9, 4], size: 3, stride: 2, pad: 'same' as const },
     { x: [1, 6, 6, 2], size: 3, stride: 1, pad: 'same' as const }, // overlapping windows
     { x: [1, 7, 7, 1], size: 2, stride: 2, pad: 'valid' as const }, // last row/column unused
+    { x: [3, 8, 6, 5], size: 2, stride: 2, pad: 'same' as const }, // 2x2 windows, the fast path
+    { x: [2, 7, 5, 3], size: 2, stride: 2, pad: 'same' as const }, // 2x2 with a padded last row/column
   ];
   it.each(cases)('x $x pool $size stride $stride $pad matches cpu', async ({ x, size, stride, pad }) => {
     const { cpu, wasm } = await onBothBackends(() => {
