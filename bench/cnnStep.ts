@@ -54,7 +54,7 @@ const processCpuMs = () => {
   f();
   return Promise.resolve({ kernelMs: processCpuMs() - start });
 };
-const data = await loadMnist({ trainCount: 2000 });
+const data = await loadMnist();
 const recipe = PRESETS.cnn.recipe;
 const model = createModel('cnn', 1);
 const optimizer = tf.train.adam(recipe.learningRate);
