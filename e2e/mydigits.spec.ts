@@ -98,10 +98,15 @@ test('teach mode, fine-tune, and a digit read wrong before is read right after',
   await train.getByLabel('Start from').selectOption('current');
   await train.getByLabel('Data', { exact: true }).selectOption('mnist+mine');
   await expect(train.getByLabel('Batch size')).toHaveValue('100');
+  // A fifth of each digit's 3 drawings rounds to 1: 10 pictures kept aside, and the form says what that can tell.
+  await expect(train.getByLabel('Keep some of my digits aside to check the model')).toHaveValue('0.2');
+  await expect(train.getByTestId('holdout-count')).toContainText('Of the 30 pictures in "My digits", 10 kept aside and 20 to train on.');
+  await expect(train.getByTestId('holdout-count')).toContainText('each one moves the held-out accuracy by 10 points');
   await train.getByRole('button', { name: /^Start/ }).click();
   const summaryLine = train.getByTestId('before-after');
   await expect(summaryLine).toBeVisible({ timeout: 240_000 });
-  await expect(summaryLine).toContainText(/My digits \(held out\): [\d.]+% → [\d.]+%/);
+  await expect(summaryLine).toContainText(/My digits \(held out, 10 pictures\): [\d.]+% → [\d.]+%/);
+  await expect(train.getByTestId('before-after-caveat')).toContainText('Only 10 pictures are held out');
   await expect(summaryLine).toContainText(/MNIST test: [\d.]+% → [\d.]+%/);
   await expect(page.getByRole('img', { name: /^Validation accuracy: [1-9]/ })).toBeVisible();
   await studio.screenshot('my-digits-fine-tuned');

@@ -63,6 +63,11 @@ export interface TrainingRequest {
   startFrom?: 'scratch' | 'current';
   /** MNIST alone (default), MNIST with the "My digits" collection mixed in, or the collection alone. */
   data?: TrainingData;
+  /**
+   * With "My digits": the share of each digit's pictures kept aside (never trained on) to check
+   * the model at each epoch end, in [0, 1); 0 = no check on my digits. Default 0.2 (ml/heldOut.ts).
+   */
+  holdout?: number;
 }
 
 export type TrainingData = 'mnist' | 'mnist+mine' | 'mine';

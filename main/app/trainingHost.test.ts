@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadModelFolder } from '../ml/modelFolder.ts';
+import { renderHandwrittenSet } from '../ml/handwriting.ts';
+import { loadModelFolder, type ModelMetadata } from '../ml/modelFolder.ts';
 import type { ModelInfo, TrainingEvent, TrainingUpdate } from './contract.ts';
 import { fakeForker } from './fakeTrainer.ts';
 import { LossCurve } from '../ml/lossCurve.ts';
@@ -245,4 +246,53 @@ describe('training host with a real training process', () => {
     expect(losses.at(-1)![0]).toBe(60);
     expect(new Set(losses.map(([s]) => s)).size).toBe(losses.length);
   }, 90_000);
+});
+
+describe('training host on "My digits" with a real training process', () => {
+  it('keeps aside the share of each digit the request asks for, records it, and with 0 reports no held-out figure', async () => {
+    const workspace = path.join(tmp, 'ws-mine');
+    const pictures = path.join(workspace, 'my-digits');
+    for (const sample of await renderHandwrittenSet(3, 7)) {
+      await mkdir(path.join(pictures, String(sample.digit)), { recursive: true });
+      await writeFile(path.join(pictures, String(sample.digit), sample.name), sample.picture);
+    }
+    const updates: TrainingUpdate[] = [];
+    const host = createTrainingHost({
+      workspaceDir: workspace,
+      fork: forkNodeTrainer(),
+      backend: 'wasm',
+      sources: { pictures: { dir: pictures, cacheDir: path.join(workspace, 'cache') }, currentModelDir: async () => null },
+      onRunEnded: fakeModel,
+    });
+    host.on((u) => updates.push(u));
+    const run = async (holdout: number) => {
+      const from = updates.length;
+      const { runId } = await host.start({ preset: 'seed', data: 'mine', holdout, steps: 4, batchSize: 10 });
+      await expect.poll(() => host.snapshot().state, { timeout: 60_000, interval: 100 }).toBe('finished');
+      const events = updates.slice(from);
+      const metadata = JSON.parse(await readFile(path.join(workspace, 'runs', runId, 'model', 'metadata.json'), 'utf8')) as ModelMetadata;
+      const listed = (await host.listRuns()).find((r) => r.runId === runId);
+      return { events, metadata, listed, runId };
+    };
+
+    // 3 pictures of each digit, half kept aside: round(1.5) = 2 of each, 1 left to train on.
+    const half = await run(0.5);
+    expect(half.events.find((u) => u.type === 'start')).toMatchObject({ heldOutPictures: 20 });
+    expect(half.events.find((u) => u.type === 'epoch')).toHaveProperty('imagesAccuracy');
+    expect(half.events.find((u) => u.type === 'done')).toHaveProperty('imagesAccuracy');
+    expect(half.metadata.trainedOn?.pictures).toMatchObject({ count: 30, trainCount: 10, heldOutCount: 20, holdout: 0.5 });
+    expect(half.listed?.data.heldOut).toEqual({ count: 20, share: 0.5 });
+
+    // None kept aside: every picture is trained on and no figure on my digits is invented.
+    const none = await run(0);
+    expect(none.events.find((u) => u.type === 'start')).toMatchObject({ heldOutPictures: 0 });
+    const epochs = none.events.filter((u) => u.type === 'epoch');
+    expect(epochs.length).toBeGreaterThan(0);
+    for (const epoch of epochs) expect(epoch).not.toHaveProperty('imagesAccuracy');
+    expect(none.events.find((u) => u.type === 'done')).not.toHaveProperty('imagesAccuracy');
+    expect(none.metadata.trainedOn?.pictures).toMatchObject({ count: 30, trainCount: 30, heldOutCount: 0, holdout: 0 });
+    expect(none.listed?.data.heldOut).toEqual({ count: 0, share: 0 });
+    // The request (with its share) is what a resume reads back.
+    expect(JSON.parse(await readFile(path.join(workspace, 'runs', none.runId, 'run.json'), 'utf8')).request).toMatchObject({ data: 'mine', holdout: 0 });
+  }, 120_000);
 });

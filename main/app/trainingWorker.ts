@@ -11,7 +11,8 @@ import { readLabelledFolder } from '../ml/labelledFolder.ts';
 import { loadMnist } from '../ml/mnist.ts';
 import { loadModelFolder, type LoadedModel } from '../ml/modelFolder.ts';
 import { PRESETS } from '../ml/models.ts';
-import { DEFAULT_HOLDOUT, preparePictureRun, type PictureRun } from '../ml/pictureRun.ts';
+import { DEFAULT_HOLDOUT } from '../ml/heldOut.ts';
+import { preparePictureRun, type PictureRun } from '../ml/pictureRun.ts';
 import { trainRun } from '../ml/runs.ts';
 import { DEFAULT_CHECKPOINT_EVERY } from '../ml/trainer.ts';
 import type { ChildMessage, ParentMessage, StartMessage } from './trainingProtocol.ts';
@@ -82,7 +83,7 @@ function serve(channel: Channel): void {
   const train = async (start: StartMessage) => {
     await openBackend(start.backend);
     const data = await loadMnist({ dir: start.dataDir });
-    const { startFrom: _startFrom, data: _data, ...request } = start.request;
+    const { startFrom: _startFrom, data: _data, holdout, ...request } = start.request;
     const from: LoadedModel | null = start.fromModelDir ? await loadModelFolder(start.fromModelDir) : null;
     let pictureRun: PictureRun | null = null;
     if (start.pictures) {
@@ -90,7 +91,7 @@ function serve(channel: Channel): void {
       pictureRun = preparePictureRun({
         mnist: data,
         folder,
-        holdout: DEFAULT_HOLDOUT,
+        holdout: holdout ?? DEFAULT_HOLDOUT,
         from,
         useMnist: start.request.data !== 'mine',
         preset: from ? undefined : request.preset,

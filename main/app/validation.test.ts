@@ -50,6 +50,10 @@ describe('validatePayload', () => {
     expect(problem('startTraining', { preset: 'cnn', batchSize: 2.5 })).toMatch(/batchSize: batchSize must be a whole number/);
     expect(problem('startTraining', { preset: 'cnn', learningRate: 5 })).toMatch(/learningRate must be at most 1/);
     expect(problem('startTraining', { preset: 'cnn', evil: true })).toMatch(/evil/);
+    expect(problem('startTraining', { preset: 'fast', data: 'mine', holdout: 1 })).toMatch(/holdout: holdout must be below 1/);
+    expect(problem('startTraining', { preset: 'fast', data: 'mine', holdout: -0.1 })).toMatch(/holdout: holdout must be at least 0/);
+    expect(problem('startTraining', { preset: 'fast', data: 'mine', holdout: '20%' })).toMatch(/holdout: holdout must be a number/);
+    expect(validatePayload('startTraining', { preset: 'fast', data: 'mnist+mine', holdout: 0 })).toEqual({ preset: 'fast', data: 'mnist+mine', holdout: 0 });
     expect(problem('startTraining', undefined)).toMatch(/startTraining/);
     expect(problem('getTestImages', { indices: [] })).toMatch(/indices must not be empty/);
     expect(problem('getTestImages', { indices: [-1] })).toMatch(/indices\[0\]: index must be at least 0/);

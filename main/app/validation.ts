@@ -36,6 +36,11 @@ const trainingRequest = z
     limit: wholeNumber(1, REQUEST_LIMITS.maxTrainingLimit, 'limit').optional(),
     startFrom: z.enum(['scratch', 'current'], { error: 'startFrom must be scratch or current' }).optional(),
     data: z.enum(['mnist', 'mnist+mine', 'mine'], { error: 'data must be mnist, mnist+mine or mine' }).optional(),
+    holdout: z
+      .number({ error: 'holdout must be a number' })
+      .min(0, { error: 'holdout must be at least 0' })
+      .lt(1, { error: 'holdout must be below 1 (some pictures must be left to train on)' })
+      .optional(),
   })
   .refine((r) => r.epochs === undefined || r.steps === undefined, { error: 'give epochs or steps, not both' });
 

@@ -5,7 +5,8 @@
 import path from 'node:path';
 import type { TrainedOn } from '../ml/modelFolder.ts';
 import { PRESET_NAMES, DEFAULT_PRESET, isPresetName } from '../ml/models.ts';
-import { DEFAULT_HOLDOUT, heldOutCaveat, preparePictureRun, type PictureRun } from '../ml/pictureRun.ts';
+import { DEFAULT_HOLDOUT, heldOutCaveat } from '../ml/heldOut.ts';
+import { preparePictureRun, type PictureRun } from '../ml/pictureRun.ts';
 import { trainRun } from '../ml/runs.ts';
 import type { TrainingEvent, TrainingOptions } from '../ml/trainer.ts';
 import { UsageError } from './errors.ts';

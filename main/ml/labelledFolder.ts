@@ -12,6 +12,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { CLASSES, PIXELS, type ImageSet } from './dataset.ts';
 import { PICTURE_FOLDER_LIMITS, PICTURE_LIMITS, describeMegabytes } from './limits.ts';
+import { heldOutOfDigit } from './heldOut.ts';
 import { PREPROCESSING_VERSION, preprocessImage, preprocessToPreview } from './preprocess.ts';
 import { seededRandom } from './random.ts';
 
@@ -269,9 +270,9 @@ export function splitHoldout(set: PictureSet, fraction: number, seed: number): {
       const j = Math.floor(random() * (i + 1));
       [indices[i], indices[j]] = [indices[j], indices[i]];
     }
-    const held = Math.min(indices.length - 1, Math.round(indices.length * fraction));
-    holdout.push(...indices.slice(0, Math.max(0, held)));
-    train.push(...indices.slice(Math.max(0, held)));
+    const held = heldOutOfDigit(indices.length, fraction);
+    holdout.push(...indices.slice(0, held));
+    train.push(...indices.slice(held));
   }
   const byOrder = (a: number, b: number) => a - b;
   return { train: selectPictures(set, train.sort(byOrder)), holdout: selectPictures(set, holdout.sort(byOrder)) };

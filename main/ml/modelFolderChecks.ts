@@ -111,6 +111,8 @@ export interface TrainedOn {
     perDigit: number[];
     trainCount: number;
     heldOutCount: number;
+    /** The share of each digit's pictures asked to be held out (absent in folders written before it was recorded). */
+    holdout?: number;
     /** sha256 over every picture's file name, label and content (labelledFolder.ts). */
     contentHash: string;
     augmented: boolean;
@@ -132,6 +134,7 @@ const trainedOnSchema: z.ZodType<TrainedOn> = z.lazy(() =>
         perDigit: z.array(count).max(CLASSES),
         trainCount: count,
         heldOutCount: count,
+        holdout: z.number().min(0).max(1).optional(),
         contentHash: text,
         augmented: z.boolean(),
         copies: count,

@@ -13,10 +13,6 @@ import type { LoadedModel, TrainedOn } from './modelFolder.ts';
 import { DEFAULT_PRESET, isPresetName, type PresetName } from './models.ts';
 import { planPictureRun } from './pictureTraining.ts';
 
-/** The default share of each digit's pictures held out of training. */
-export const DEFAULT_HOLDOUT = 0.2;
-/** Below this many held-out pictures the figure is shown with a warning: one picture moves it by 10 points or more. */
-export const FEW_HELD_OUT = 30;
 
 export interface PictureRunInput {
   mnist: MnistSplits;
@@ -48,15 +44,6 @@ export interface PictureRun {
   /** The starting model's figures, for the before/after summary (fine-tuning only). */
   before?: { imagesAccuracy?: number; testAccuracy: number };
   trainedOn: TrainedOn;
-}
-
-/** What the held-out figure can tell, in one sentence (null when it is big enough to trust). */
-export function heldOutCaveat(count: number): string | null {
-  if (count === 0) return 'No pictures are held out, so there is no accuracy on unseen pictures of yours (only MNIST).';
-  if (count < FEW_HELD_OUT) {
-    return `Only ${count} pictures are held out: each one moves the held-out accuracy by ${(100 / count).toFixed(0)} points, so treat it as a rough sign, not a measurement.`;
-  }
-  return null;
 }
 
 export function preparePictureRun(input: PictureRunInput): PictureRun {
@@ -100,6 +87,7 @@ export function preparePictureRun(input: PictureRunInput): PictureRun {
         perDigit: input.folder.perDigit,
         trainCount: trainPictures.count,
         heldOutCount: heldOut.count,
+        holdout: input.holdout,
         contentHash: input.folder.contentHash,
         augmented: plan.augment,
         copies: plan.copies,

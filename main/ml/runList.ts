@@ -91,7 +91,8 @@ function dataOf(metadata: Record<string, unknown> | null, trainCount: number | n
   const label = mine ? (mnist ? `MNIST + ${mine}` : mine) : 'MNIST';
   const count = pictures ? (num(pictures.trainCount) ?? 0) + (mnist ? (num(mnist.count) ?? 0) : 0) : (num(mnist?.count) ?? trainCount);
   const fineTunedFrom = base ? [str(base.folder), str(base.preset) ? `(${str(base.preset)})` : null].filter(Boolean).join(' ') || null : null;
-  return { label, trainCount: count || trainCount, fineTunedFrom };
+  const heldOut = pictures ? { count: num(pictures.heldOutCount) ?? 0, share: num(pictures.holdout) } : null;
+  return { label, trainCount: count || trainCount, fineTunedFrom, heldOut };
 }
 
 function settingsOf(checkpoint: CheckpointInfo | null, request: Record<string, unknown> | null): RunSettingsInfo | null {

@@ -286,6 +286,7 @@ async function runTraining(data: MnistSplits, requested: TrainingOptions, hooks:
     trainCount: train.count,
     validationCount: data.validation.count,
     resumed: saved !== null,
+    ...(options.heldOutImages ? { heldOutPictures: options.heldOutImages.count } : {}),
     notices,
   });
 

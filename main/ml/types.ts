@@ -18,6 +18,8 @@ export type TrainingEvent =
       trainCount: number;
       validationCount: number;
       resumed: boolean;
+      /** Labelled pictures held out and checked at each epoch end (0: none held out); absent when the run has none. */
+      heldOutPictures?: number;
       /** What a resumed run did with what was asked, and checkpoints it skipped (for the user). */
       notices?: string[];
     }
@@ -109,6 +111,8 @@ export interface RunData {
   trainCount: number | null;
   /** The model a fine-tuned run started from (its name or folder), null when trained from scratch. */
   fineTunedFrom: string | null;
+  /** Labelled pictures held out (never trained on, to check the model), null when the run had no pictures; `share` as asked, when recorded. */
+  heldOut: { count: number; share: number | null } | null;
 }
 
 /** What a run was started with (its checkpoint records it); a resumed run must match it. */

@@ -9,7 +9,7 @@ function run(runId: string, change: Partial<RunSummary> = {}): RunSummary {
     note: '',
     preset: 'fast',
     settings: { preset: 'fast', totalSteps: 100, batchSize: 100, learningRate: 0.008, trainCount: 1000, seed: 1, epochs: 10, stepsPerEpoch: 10 },
-    data: { label: 'MNIST', trainCount: 1000, fineTunedFrom: null },
+    data: { label: 'MNIST', trainCount: 1000, fineTunedFrom: null, heldOut: null },
     status: 'finished',
     problem: null,
     step: 100,
@@ -57,6 +57,16 @@ describe('comparing runs', () => {
     expect(byLabel['Batch size'].differs).toBe(false);
     expect(byLabel['Test accuracy']).toMatchObject({ values: ['90.00%', '80.00%'], differs: true });
     expect(byLabel.Model.differs).toBe(false);
+  });
+
+  it('says how much of "My digits" each run kept aside to check, and when it kept none', () => {
+    const mine = (heldOut: RunSummary['data']['heldOut']) => run('m', { data: { label: 'MNIST + my digits (my-digits)', trainCount: 1030, fineTunedFrom: null, heldOut } });
+    const rows = settingsRows([run('a'), mine({ count: 6, share: 0.2 }), mine({ count: 0, share: 0 }), mine({ count: 1, share: null })]);
+    expect(rows.find((r) => r.label === 'My digits kept aside to check')).toEqual({
+      label: 'My digits kept aside to check',
+      values: ['—', '20% (6 pictures)', 'none (no check on my digits)', '1 picture'],
+      differs: true,
+    });
   });
 
   it('puts two runs on one x axis by step, by epoch and by training time', () => {

@@ -69,12 +69,21 @@ export interface SettingsRow {
 
 const orDash = (value: string | null | undefined) => value ?? '—';
 
+/** The held-out part of "My digits" in words: "20% (6 pictures)", "none (no check on my digits)", or a dash without pictures. */
+export function describeHeldOut(heldOut: RunSummary['data']['heldOut']): string {
+  if (!heldOut) return '—';
+  if (heldOut.count === 0 && !heldOut.share) return 'none (no check on my digits)';
+  const pictures = `${formatCount(heldOut.count)} ${heldOut.count === 1 ? 'picture' : 'pictures'}`;
+  return heldOut.share !== null ? `${Math.round(heldOut.share * 100)}% (${pictures})` : pictures;
+}
+
 /** The settings and results of the compared runs, one row per setting, in the user's words. */
 export function settingsRows(runs: readonly RunSummary[]): SettingsRow[] {
   const rows: [string, (run: RunSummary) => string][] = [
     ['Model', (r) => orDash(r.preset)],
     ['Data', (r) => (r.data.fineTunedFrom ? `${r.data.label}, fine-tuned from ${r.data.fineTunedFrom}` : r.data.label)],
     ['Training images', (r) => (r.data.trainCount !== null ? formatCount(r.data.trainCount) : '—')],
+    ['My digits kept aside to check', (r) => describeHeldOut(r.data.heldOut)],
     ['Batch size', (r) => (r.settings ? formatCount(r.settings.batchSize) : '—')],
     ['Learning rate', (r) => (r.settings ? String(r.settings.learningRate) : '—')],
     ['Length', (r) => (r.settings ? `${formatCount(r.settings.totalSteps)} steps${r.settings.epochs !== null ? ` (${r.settings.epochs} epochs)` : ''}` : '—')],

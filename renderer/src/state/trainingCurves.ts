@@ -112,6 +112,29 @@ class Curve implements CurveSource {
   }
 }
 
+/** The first `keep` series of a curve: validation without the "My digits" line, for a run that has none. */
+class FirstSeries implements CurveSource {
+  readonly #curve: Curve;
+  readonly #keep: number;
+
+  constructor(curve: Curve, keep: number) {
+    this.#curve = curve;
+    this.#keep = keep;
+  }
+
+  get length(): number {
+    return this.#curve.length;
+  }
+
+  data(): SeriesData {
+    return this.#curve.data().slice(0, this.#keep + 1) as SeriesData;
+  }
+
+  subscribe(listener: () => void): () => void {
+    return this.#curve.subscribe(listener);
+  }
+}
+
 export class TrainingCurves {
   /** x = step; series: raw loss, smoothed loss. */
   readonly loss = new Curve(2);
@@ -119,6 +142,8 @@ export class TrainingCurves {
   readonly learningRate = new Curve(1);
   /** x = epoch; series: MNIST validation accuracy and held-out "My digits" accuracy (0..1; null when the run has none). */
   readonly validation = new Curve(2);
+  /** The same points with MNIST validation only (a run without held-out pictures). */
+  readonly mnistValidation: CurveSource = new FirstSeries(this.validation, 1);
   readonly #smoother = new Smoother(LOSS_SMOOTHING);
 
   get lossPoints(): number {

@@ -2,6 +2,7 @@
  * The train panel's form: a preset and its overridable settings, validated against the limits
  * main enforces (AppInfo.limits), so a request that leaves here is one main accepts.
  */
+import { DEFAULT_HOLDOUT } from '../../../main/ml/heldOut.ts';
 import type { AppInfo, PresetInfo, PresetName, TrainingData, TrainingRequest } from '../lib/contract.ts';
 
 export type LengthUnit = 'epochs' | 'steps';
@@ -38,6 +39,8 @@ export class TrainingSettings {
   /** Fresh weights or the current model's (a fine-tune keeps the current model's preset). */
   startFrom = $state<'scratch' | 'current'>('scratch');
   data = $state<TrainingData>('mnist');
+  /** With my digits: the share of each digit's pictures kept aside to check the model (0 = no check). */
+  holdout = $state(DEFAULT_HOLDOUT);
 
   readonly #info: AppInfo;
 
@@ -120,6 +123,9 @@ export class TrainingSettings {
     if (request.batchSize !== undefined) this.batchSize = request.batchSize;
     if (request.learningRate !== undefined) this.learningRate = request.learningRate;
     this.limit = request.limit ?? null;
+    this.startFrom = request.startFrom ?? 'scratch';
+    this.data = request.data ?? 'mnist';
+    this.holdout = request.holdout ?? DEFAULT_HOLDOUT;
   }
 
   /** Training images the run will have seen at its end (steps x batch), or null while invalid. */
@@ -166,7 +172,10 @@ export class TrainingSettings {
     else request.steps = this.length as number;
     if (!isBlank(this.limit)) request.limit = this.limit;
     if (this.startFrom !== 'scratch') request.startFrom = this.startFrom;
-    if (this.data !== 'mnist') request.data = this.data;
+    if (this.data !== 'mnist') {
+      request.data = this.data;
+      request.holdout = this.holdout;
+    }
     return request;
   }
 }

@@ -8,16 +8,18 @@ import AreaTabs from '../layout/AreaTabs.svelte';
 import TrainPanel from './TrainPanel.svelte';
 
 // uPlot needs a real canvas; a stand-in records what the charts are given.
-const plots = vi.hoisted(() => [] as { title: string; data: unknown[][]; setDataCalls: number }[]);
+const plots = vi.hoisted(() => [] as { title: string; labels: string[]; data: unknown[][]; setDataCalls: number }[]);
 vi.mock('uplot', () => ({
   default: class FakePlot {
     data: unknown[][];
     setDataCalls = 0;
     width = 600;
     title: string;
+    labels: string[];
     constructor(options: { series: { label?: string }[] }, data: unknown[][]) {
       this.data = data;
       this.title = options.series[1]?.label ?? '';
+      this.labels = options.series.slice(1).map((series) => series.label ?? '');
       plots.push(this);
     }
     setData(data: unknown[][]) {
@@ -35,10 +37,15 @@ function memoryStore() {
   return { getItem: (k: string) => items.get(k) ?? null, setItem: (k: string, v: string) => void items.set(k, v) };
 }
 
-function setup(api: FakeApi = createFakeApi(), extra: { onevaluate?: () => void; ontry?: () => void; onexport?: () => void; speeds?: SpeedMemory } = {}) {
+function setup(
+  api: FakeApi = createFakeApi(),
+  extra: { onevaluate?: () => void; ontry?: () => void; onexport?: () => void; speeds?: SpeedMemory; myDigitsPerDigit?: number[]; hasModel?: boolean } = {},
+) {
   const session = new TrainingSession(api, new Notices(), undefined, extra.speeds ?? new SpeedMemory(memoryStore()));
   const disconnect = session.connect();
-  const view = render(TrainPanel, { props: { info: APP_INFO, session, onevaluate: extra.onevaluate, ontry: extra.ontry, onexport: extra.onexport } });
+  const view = render(TrainPanel, {
+    props: { info: APP_INFO, session, onevaluate: extra.onevaluate, ontry: extra.ontry, onexport: extra.onexport, myDigitsPerDigit: extra.myDigitsPerDigit, hasModel: extra.hasModel },
+  });
   return { api, session, view, disconnect };
 }
 
@@ -263,6 +270,92 @@ describe('TrainPanel', () => {
     await fireEvent.change(screen.getByLabelText('Model'), { target: { value: 'fast' } });
     // fast defaults: 6 epochs x 55,000 images (batch 100 in the fake) = 330,000 images / 11,000/s = 30 s
     await waitFor(() => expect(screen.getByTestId('estimate').textContent).toMatch(/Takes about 0:30 at the speed measured on this machine \(11,000 images\/s\)/));
+  });
+});
+
+describe('TrainPanel with my digits', () => {
+  const MODEL_INFO = { origin: 'trained' as const, dir: '/m', preset: 'fast' as const, testAccuracy: 0.95, createdAt: null };
+  const startEvent = (heldOutPictures?: number) => ({
+    type: 'start' as const,
+    preset: 'fast' as const,
+    startStep: 0,
+    totalSteps: 20,
+    stepsPerEpoch: 10,
+    batchSize: 100,
+    trainCount: 1000,
+    validationCount: 5000,
+    resumed: false,
+    ...(heldOutPictures === undefined ? {} : { heldOutPictures }),
+  });
+  const validationPlot = () => plots.filter((plot) => plot.title === 'MNIST validation').at(-1)!;
+  const holdoutSelect = () => screen.getByLabelText('Keep some of my digits aside to check the model') as HTMLSelectElement;
+
+  it('offers the share of my digits kept aside only when the data includes them, and sends it', async () => {
+    // 3 pictures of each digit but one 0 and six 7s: a fifth rounds to 1 per digit (none of the lone 0, 1 of the 7s).
+    const perDigit = [1, 3, 3, 3, 3, 3, 3, 6, 3, 3];
+    const { api } = setup(undefined, { myDigitsPerDigit: perDigit });
+    expect(screen.queryByLabelText('Keep some of my digits aside to check the model')).toBeNull();
+    await fireEvent.change(screen.getByLabelText('Data', { selector: 'select' }), { target: { value: 'mnist+mine' } });
+    expect(holdoutSelect().value).toBe('0.2');
+    expect(screen.getByText(/The same share of each digit is set aside and never trained on/)).toBeTruthy();
+    expect(screen.getByTestId('holdout-count').textContent).toBe(
+      'Of the 31 pictures in "My digits", 9 kept aside and 22 to train on. Only 9 pictures are held out: each one moves the held-out accuracy by 11 points, so treat it as a rough sign, not a measurement.',
+    );
+    await fireEvent.change(holdoutSelect(), { target: { value: '0' } });
+    expect(screen.getByTestId('holdout-count').textContent).toMatch(/^Of the 31 pictures in "My digits", 0 kept aside and 31 to train on\. No pictures are held out/);
+    await fireEvent.click(screen.getByRole('button', { name: 'Start training' }));
+    expect(api.startTraining).toHaveBeenCalledWith(expect.objectContaining({ data: 'mnist+mine', holdout: 0 }));
+
+    // MNIST alone sends no share at all.
+    api.emit('training', { type: 'state', state: 'finished', runId: 'run-1' });
+    await waitFor(() => expect(isDisabled(screen.getByRole('button', { name: 'Start training' }))).toBe(false));
+    await fireEvent.change(screen.getByLabelText('Data', { selector: 'select' }), { target: { value: 'mnist' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Start training' }));
+    expect(api.startTraining.mock.calls.at(-1)![0]).not.toHaveProperty('holdout');
+  });
+
+  it('with none kept aside: no my-digits line, and the summary says there is no held-out figure', async () => {
+    const { api } = setup();
+    await waitFor(() => expect(api.getTrainingSnapshot).toHaveBeenCalled());
+    api.emit('training', { type: 'state', state: 'running', runId: 'run-2' });
+    api.emit('training', startEvent(0));
+    api.emit('training', { type: 'epoch', epoch: 1, step: 10, validationAccuracy: 0.9, validationLoss: 0.3, seconds: 1 });
+    await waitFor(() => expect(validationPlot().labels).toEqual(['MNIST validation']));
+    expect(validationPlot().data).toHaveLength(2);
+    expect(screen.getByTestId('held-out-caveat').textContent).toMatch(/No pictures are held out/);
+    api.emit('training', { type: 'done', runId: 'run-2', testAccuracy: 0.93, model: MODEL_INFO, before: { testAccuracy: 0.95 } });
+    const summary = await screen.findByTestId('before-after');
+    expect(summary.textContent?.replace(/\s+/g, ' ').trim()).toBe(
+      'My digits: no held-out figure, because none were kept aside to check the model. MNIST test: 95.00% → 93.00%.',
+    );
+    expect(summary.textContent).not.toMatch(/%.*→.*%.*→/);
+  });
+
+  it('with few kept aside: the my-digits line, its count, and what one picture is worth', async () => {
+    const { api } = setup();
+    await waitFor(() => expect(api.getTrainingSnapshot).toHaveBeenCalled());
+    api.emit('training', { type: 'state', state: 'running', runId: 'run-3' });
+    api.emit('training', startEvent(12));
+    api.emit('training', { type: 'epoch', epoch: 1, step: 10, validationAccuracy: 0.9, validationLoss: 0.3, seconds: 1, imagesAccuracy: 0.75 });
+    await waitFor(() => expect(validationPlot().labels).toEqual(['MNIST validation', 'My digits (held out, 12 pictures)']));
+    await waitFor(() => expect(validationPlot().data).toEqual([[1], [0.9], [0.75]]));
+    expect(screen.getByTestId('held-out-caveat').textContent).toBe(
+      'Only 12 pictures are held out: each one moves the held-out accuracy by 8 points, so treat it as a rough sign, not a measurement.',
+    );
+    api.emit('training', { type: 'done', runId: 'run-3', testAccuracy: 0.94, imagesAccuracy: 11 / 12, model: MODEL_INFO, before: { testAccuracy: 0.95, imagesAccuracy: 0.5 } });
+    const summary = await screen.findByTestId('before-after');
+    expect(summary.textContent?.replace(/\s+/g, ' ').trim()).toBe('My digits (held out, 12 pictures): 50.00% → 91.67%. MNIST test: 95.00% → 94.00%.');
+    expect(screen.getByTestId('before-after-caveat').textContent).toMatch(/^Only 12 pictures are held out: each one moves the held-out accuracy by 8 points/);
+  });
+
+  it('an MNIST-only run draws no my-digits line and gives no caveat', async () => {
+    const { api } = setup();
+    await waitFor(() => expect(api.getTrainingSnapshot).toHaveBeenCalled());
+    api.emit('training', { type: 'state', state: 'running', runId: 'run-4' });
+    api.emit('training', startEvent());
+    api.emit('training', { type: 'epoch', epoch: 1, step: 10, validationAccuracy: 0.9, validationLoss: 0.3, seconds: 1 });
+    await waitFor(() => expect(validationPlot().labels).toEqual(['MNIST validation']));
+    expect(screen.queryByTestId('held-out-caveat')).toBeNull();
   });
 });
 
