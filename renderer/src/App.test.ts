@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import App from './App.svelte';
 import type { PredictionItem } from './lib/contract.ts';
 import { APP_INFO, createFakeApi, MODEL } from './test/fakeApi.ts';
+import { myDigitsEvaluation, myDigitsSummary } from './test/myDigitsFixtures.ts';
 
 vi.mock('uplot', () => ({
   default: class {
@@ -137,6 +138,35 @@ describe('App', () => {
     await waitFor(() => expect(api.predictImages).toHaveBeenCalledTimes(1));
     expect(api.predictImages.mock.calls[0][0].files[0].name).toBe('four.png');
     expect(await screen.findByTestId('prediction-ok')).toBeTruthy();
+  });
+
+  it('Evaluate on My digits: "Show in My digits" on a mistake opens the collection at that picture, focused, to relabel or remove it', async () => {
+    const summary = myDigitsSummary(3);
+    const api = createFakeApi({
+      getCurrentModel: vi.fn(async () => MODEL),
+      listMyDigits: vi.fn(async () => summary),
+      evaluateMyDigits: vi.fn(async () => myDigitsEvaluation(summary)),
+    });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByRole('tab', { name: 'Evaluate' }));
+    const evaluate = document.getElementById('panel-evaluate')!;
+    await fireEvent.click(await within(evaluate).findByRole('radio', { name: 'My digits (30 pictures)' }));
+    await fireEvent.click(within(evaluate).getByRole('button', { name: 'Evaluate' }));
+    const show = await within(evaluate).findByRole('button', { name: 'Show 1/drawn-1-0.png in My digits' });
+    Element.prototype.scrollIntoView = vi.fn();
+    await fireEvent.click(show);
+
+    expect(screen.getByRole('tab', { name: 'My digits' }).getAttribute('aria-selected')).toBe('true');
+    const panel = document.getElementById('panel-mydigits')!;
+    expect(panel.hidden).toBe(false);
+    const card = within(panel).getAllByTestId('my-digit').find((li) => li.dataset.file === '1/drawn-1-0.png')!;
+    await waitFor(() => expect(document.activeElement).toBe(card));
+    expect(card.getAttribute('aria-current')).toBe('true');
+    expect(card.textContent).toMatch(/Picked in Evaluate/);
+    expect(within(panel).getAllByTestId('my-digit').filter((li) => li.getAttribute('aria-current'))).toHaveLength(1);
+    // From there, the user relabels it.
+    await fireEvent.change(within(card).getByRole('combobox', { name: 'Digit of 1/drawn-1-0.png' }), { target: { value: '7' } });
+    expect(api.relabelMyDigit).toHaveBeenCalledWith({ file: '1/drawn-1-0.png', label: 7 });
   });
 
   it('says why it could not start instead of showing empty panels', async () => {

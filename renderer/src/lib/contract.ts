@@ -17,6 +17,7 @@ export type {
   MyDigitItem,
   MyDigitsChange,
   MyDigitsEvaluation,
+  MyDigitsReading,
   MyDigitsSummary,
   ModelOffer,
   PredictionDoubt,

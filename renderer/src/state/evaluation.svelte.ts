@@ -14,9 +14,14 @@ export interface ConfusionCell {
   predicted: number;
 }
 
+/** What Evaluate measures the model on: MNIST's test set, or the user's "My digits" collection. */
+export type EvaluationSet = 'mnist' | 'mine';
+
 export const cellKey = (cell: ConfusionCell): string => `${cell.label}-${cell.predicted}`;
 
 export class Evaluation {
+  /** The set the view shows (its results only; "My digits" results live in MyDigits.evaluation). */
+  set = $state<EvaluationSet>('mnist');
   summary = $state.raw<EvaluationSummary | null>(null);
   evaluating = $state(false);
   selected = $state.raw<ConfusionCell | null>(null);
@@ -36,7 +41,14 @@ export class Evaluation {
     this.#notices = notices;
   }
 
+  chooseSet(set: EvaluationSet): void {
+    this.set = set;
+    this.clearSelection();
+  }
+
+  /** Measures the current model on the MNIST test set (and shows that set). */
   async evaluate(): Promise<void> {
+    if (this.set !== 'mnist') this.chooseSet('mnist');
     if (this.evaluating) return;
     this.evaluating = true;
     try {

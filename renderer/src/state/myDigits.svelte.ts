@@ -24,6 +24,8 @@ export class MyDigits {
   evaluation = $state.raw<MyDigitsEvaluation | null>(null);
   evaluating = $state(false);
   teach = $state.raw<TeachSession | null>(null);
+  /** The picture picked in the Evaluate view ("Show in My digits"); `serial` grows with each pick. */
+  revealed = $state.raw<{ file: string; serial: number } | null>(null);
 
   readonly #api: StudioApi;
   readonly #notices: Notices;
@@ -42,6 +44,11 @@ export class MyDigits {
     const teach = this.teach;
     if (!teach) return null;
     return { digit: Math.floor(teach.index / teach.perDigit), nth: (teach.index % teach.perDigit) + 1, of: teach.perDigit };
+  }
+
+  /** Points the collection view at one picture (it scrolls to it and outlines it). */
+  reveal(file: string): void {
+    this.revealed = { file, serial: (this.revealed?.serial ?? 0) + 1 };
   }
 
   async load(): Promise<void> {

@@ -1,15 +1,34 @@
-import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
+import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
+import type { MyDigitsSummary } from '../../lib/contract.ts';
 import { Evaluation } from '../../state/evaluation.svelte.ts';
+import { MyDigits } from '../../state/myDigits.svelte.ts';
 import { Notices } from '../../state/notices.svelte.ts';
 import { createFakeApi, MODEL } from '../../test/fakeApi.ts';
+import { myDigitsEvaluation, myDigitsSummary } from '../../test/myDigitsFixtures.ts';
 import EvaluatePanel from './EvaluatePanel.svelte';
 
-function setup(api = createFakeApi(), notices = new Notices()) {
+function setup(api = createFakeApi(), notices = new Notices(), collectionSummary: MyDigitsSummary | null = null) {
   const evaluation = new Evaluation(api, notices);
+  const collection = new MyDigits(api, notices);
+  collection.summary = collectionSummary;
   const onimport = vi.fn();
-  render(EvaluatePanel, { props: { evaluation, model: MODEL, importing: false, onimport } });
-  return { api, evaluation, onimport, notices };
+  const onshowpicture = vi.fn();
+  render(EvaluatePanel, { props: { evaluation, collection, model: MODEL, importing: false, onimport, onshowpicture } });
+  return { api, evaluation, collection, onimport, onshowpicture, notices };
+}
+
+/** A panel over a collection of `perDigit` pictures of each digit, whose evaluation the api answers. */
+function setupMine(perDigit: number) {
+  const summary = myDigitsSummary(perDigit);
+  const api = createFakeApi({ evaluateMyDigits: vi.fn(async () => myDigitsEvaluation(summary)) });
+  return setup(api, new Notices(), summary);
+}
+
+async function evaluateMine() {
+  await fireEvent.click(screen.getByRole('radio', { name: /^My digits/ }));
+  await fireEvent.click(screen.getByRole('button', { name: 'Evaluate' }));
+  await screen.findByTestId('my-digits-accuracy');
 }
 
 async function evaluate() {
@@ -120,5 +139,97 @@ describe('EvaluatePanel', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'True 3, predicted 5: 70 images' }));
     await waitFor(() => expect(scrolled).toHaveBeenCalled());
     expect((scrolled.mock.contexts[0] as HTMLElement).getAttribute('aria-labelledby')).toBe('gallery-title');
+  });
+
+  it('offers My digits beside MNIST, disabled with a reason while the collection is empty', () => {
+    setup();
+    const mnist = screen.getByRole('radio', { name: 'MNIST test set (10,000 pictures)' }) as HTMLInputElement;
+    const mine = screen.getByRole('radio', { name: 'My digits (0 pictures)' }) as HTMLInputElement;
+    expect(mnist.checked).toBe(true);
+    expect(mine.disabled).toBe(true);
+    expect(document.getElementById(mine.getAttribute('aria-describedby')!)?.textContent).toMatch(/add pictures in the My digits tab first/);
+    expect(screen.getByRole('heading', { level: 2 }).textContent).toBe('Evaluate on the MNIST test set');
+  });
+
+  it('evaluates on My digits: its own title, accuracy, confusion matrix and per-digit table; never MNIST figures under its name', async () => {
+    const { api } = setupMine(3);
+    await fireEvent.click(screen.getByRole('button', { name: 'Evaluate' }));
+    await screen.findByTestId('test-accuracy');
+    await fireEvent.click(screen.getByRole('radio', { name: 'My digits (30 pictures)' }));
+    expect(screen.getByRole('heading', { level: 2 }).textContent).toBe('Evaluate on My digits');
+    // The MNIST results are not shown under the My digits title, and My digits has none yet.
+    expect(screen.queryByTestId('test-accuracy')).toBeNull();
+    expect(screen.getByText(/Not evaluated on My digits yet/)).toBeTruthy();
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Evaluate' }));
+    await screen.findByTestId('my-digits-accuracy');
+    expect(api.evaluateMyDigits).toHaveBeenCalledTimes(1);
+    expect(api.evaluateModel).toHaveBeenCalledTimes(1);
+    expect(screen.getByTestId('my-digits-accuracy').textContent).toBe('93.33%');
+    expect(screen.getByText('Accuracy on My digits')).toBeTruthy();
+    expect(screen.getByRole('heading', { name: 'Confusion matrix (My digits)' })).toBeTruthy();
+    const matrix = screen.getByRole('table', { name: /Confusion matrix/ });
+    expect(within(matrix).getByRole('button', { name: 'True 1, predicted 7: 1 image' }).textContent?.trim()).toBe('1');
+    expect(within(matrix).getByRole('button', { name: 'True 0, predicted 0: 3 images' })).toBeTruthy();
+    expect(within(screen.getByRole('table', { name: /Precision and recall/ })).getAllByRole('row')).toHaveLength(11);
+    // The unreadable file is listed with its error.
+    const failed = screen.getByRole('list', { name: 'Files that cannot be read' });
+    expect(failed.textContent).toBe('4/torn.jpg: torn.jpg: the file is cut short (truncated)');
+
+    // Back on MNIST: its own figures, none of My digits'.
+    await fireEvent.click(screen.getByRole('radio', { name: /^MNIST test set/ }));
+    expect(screen.getByTestId('test-accuracy').textContent).toBe('98.11%');
+    expect(screen.queryByTestId('my-digits-accuracy')).toBeNull();
+    expect(screen.getByRole('heading', { name: 'Confusion matrix (MNIST test set)' })).toBeTruthy();
+  });
+
+  it('says what a small collection can and cannot tell (30 pictures: 3.3 points each), and not for 10 of each digit', async () => {
+    setupMine(3);
+    await evaluateMine();
+    const caveat = screen.getByTestId('small-set-caveat');
+    expect(caveat.textContent).toMatch(/only 30 pictures: each picture read right or wrong moves the accuracy by 3\.3 points/);
+    expect(caveat.textContent).toMatch(/can only be 0%, 33%, 67%, 100%/);
+    cleanup();
+    setupMine(10);
+    await evaluateMine();
+    expect(screen.getByTestId('my-digits-accuracy').textContent).toBe('98.00%');
+    expect(screen.queryByTestId('small-set-caveat')).toBeNull();
+  });
+
+  it('shows each mistake as the user’s picture with its file, filed and read digits, and a link back to it in My digits', async () => {
+    const { onshowpicture } = setupMine(3);
+    await evaluateMine();
+    const mistakes = screen.getByRole('list', { name: 'My digits it misread' });
+    const cards = within(mistakes).getAllByTestId('picture-reading');
+    expect(cards.map((card) => card.getAttribute('data-file'))).toEqual(['1/drawn-1-0.png', '3/drawn-3-0.png']);
+    const first = cards[0];
+    expect(within(first).getByRole('img', { name: 'The picture as filed: 1/drawn-1-0.png' })).toBeTruthy();
+    expect(within(first).getByRole('img', { name: 'What the model sees for 1/drawn-1-0.png' })).toBeTruthy();
+    expect(first.textContent).toMatch(/Filed as\s*1/);
+    expect(first.textContent).toMatch(/Read as\s*7\s*\(92% sure\)/);
+    await fireEvent.click(within(first).getByRole('button', { name: 'Show 1/drawn-1-0.png in My digits' }));
+    expect(onshowpicture).toHaveBeenCalledWith('1/drawn-1-0.png');
+
+    // A confusion cell shows the pictures in it.
+    await fireEvent.click(screen.getByRole('button', { name: 'True 3, predicted 8: 1 image' }));
+    expect(screen.getByRole('heading', { name: 'Your 3s mistaken for 8' })).toBeTruthy();
+    const cell = screen.getByRole('list', { name: 'My digits in the selected cell' });
+    expect(within(cell).getAllByTestId('picture-reading').map((card) => card.getAttribute('data-file'))).toEqual(['3/drawn-3-0.png']);
+    await fireEvent.click(screen.getByRole('button', { name: 'True 2, predicted 2: 3 images' }));
+    expect(within(screen.getByRole('list', { name: 'My digits in the selected cell' })).getAllByTestId('picture-reading')).toHaveLength(3);
+  });
+
+  it('a picture removed from the collection since keeps its result but loses the link', async () => {
+    const { collection } = setupMine(3);
+    await evaluateMine();
+    const summary = collection.summary!;
+    // What removing it does to the collection (MyDigits also drops its evaluation then; here only the list changes).
+    collection.summary = { ...summary, items: summary.items.filter((item) => item.file !== '1/drawn-1-0.png') };
+    const first = await waitFor(() => {
+      const card = within(screen.getByRole('list', { name: 'My digits it misread' })).getAllByTestId('picture-reading')[0];
+      expect(card.textContent).toMatch(/No longer in My digits/);
+      return card;
+    });
+    expect(within(first).queryByRole('button')).toBeNull();
   });
 });
