@@ -152,7 +152,7 @@ describe('App', () => {
     const evaluate = document.getElementById('panel-evaluate')!;
     await fireEvent.click(await within(evaluate).findByRole('radio', { name: 'My digits (30 pictures)' }));
     await fireEvent.click(within(evaluate).getByRole('button', { name: 'Evaluate' }));
-    const show = await within(evaluate).findByRole('button', { name: 'Show 1/drawn-1-0.png in My digits' });
+    const show = await within(evaluate).findByRole('button', { name: 'Show in My digits: 1/drawn-1-0.png' });
     Element.prototype.scrollIntoView = vi.fn();
     await fireEvent.click(show);
 

@@ -207,7 +207,7 @@ describe('EvaluatePanel', () => {
     expect(within(first).getByRole('img', { name: 'What the model sees for 1/drawn-1-0.png' })).toBeTruthy();
     expect(first.textContent).toMatch(/Filed as\s*1/);
     expect(first.textContent).toMatch(/Read as\s*7\s*\(92% sure\)/);
-    await fireEvent.click(within(first).getByRole('button', { name: 'Show 1/drawn-1-0.png in My digits' }));
+    await fireEvent.click(within(first).getByRole('button', { name: 'Show in My digits: 1/drawn-1-0.png' }));
     expect(onshowpicture).toHaveBeenCalledWith('1/drawn-1-0.png');
 
     // A confusion cell shows the pictures in it.
