@@ -169,6 +169,27 @@ describe('App', () => {
     expect(api.relabelMyDigit).toHaveBeenCalledWith({ file: '1/drawn-1-0.png', label: 7 });
   });
 
+  it('My digits: "How does the current model do" links to the same results in Evaluate, under the My digits title', async () => {
+    const summary = myDigitsSummary(3);
+    const api = createFakeApi({
+      getCurrentModel: vi.fn(async () => MODEL),
+      listMyDigits: vi.fn(async () => summary),
+      evaluateMyDigits: vi.fn(async () => myDigitsEvaluation(summary)),
+    });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByRole('tab', { name: 'My digits' }));
+    const panel = document.getElementById('panel-mydigits')!;
+    await fireEvent.click(await within(panel).findByRole('button', { name: 'How does the current model do on these?' }));
+    expect((await within(panel).findByTestId('my-digits-evaluation')).textContent?.replace(/\s+/g, ' ')).toMatch(/reads 93\.3% of these 30 pictures right; its mistakes are marked below\./);
+    await fireEvent.click(within(panel).getByRole('button', { name: 'Confusion matrix and mistakes in Evaluate' }));
+
+    expect(screen.getByRole('tab', { name: 'Evaluate' }).getAttribute('aria-selected')).toBe('true');
+    const evaluate = document.getElementById('panel-evaluate')!;
+    expect(within(evaluate).getByRole('heading', { level: 2 }).textContent).toBe('Evaluate on My digits');
+    expect(within(evaluate).getByTestId('my-digits-accuracy').textContent).toBe('93.33%');
+    expect(api.evaluateMyDigits).toHaveBeenCalledTimes(1);
+  });
+
   it('says why it could not start instead of showing empty panels', async () => {
     const api = createFakeApi({ getAppInfo: vi.fn(async () => Promise.reject(new Error('getAppInfo: lost the connection to the Digit Studio server'))) });
     render(App, { props: { api } });
