@@ -17,7 +17,10 @@ async function axeBothThemes(page: Page): Promise<string[]> {
   for (const colorScheme of ['light', 'dark'] as const) {
     await page.emulateMedia({ colorScheme });
     // Buttons fade to the new theme's colours (a 0.12 s transition): check them once there.
-    await page.evaluate(() => Promise.all(document.getAnimations().map((animation) => animation.finished)));
+    await page.evaluate(async () => {
+      const { document } = globalThis as unknown as { document: { getAnimations(): { finished: Promise<unknown> }[] } };
+      await Promise.all(document.getAnimations().map((animation) => animation.finished));
+    });
     findings.push(...(await axeFindings(page)).map((line) => `${colorScheme}: ${line}`));
   }
   await page.emulateMedia({ colorScheme: 'light' });
