@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { renderHandwrittenDigit } from '../ml/handwriting.ts';
+import { PICTURE_LIMITS } from '../ml/limits.ts';
 import { DigitCollection, labelFromPath } from './myDigits.ts';
 import { validatePayload } from './validation.ts';
 
@@ -58,7 +59,30 @@ describe('DigitCollection', () => {
     ]);
     expect(added.map((a) => a.file?.split('/')[0]).sort()).toEqual(['2', '4', '9']);
     expect(ignored.sort()).toEqual(['folder/loose.png', 'mine.zip/mine/readme.txt']);
-    await expect(collection.import([{ path: 'broken.zip', bytes: new Uint8Array([80, 75, 3, 4, 0]) }])).rejects.toThrow(/broken\.zip: not a zip/);
+  });
+
+  it('reads zips inside a dropped folder like a zip dropped alone, and a bad zip or file fails alone', async () => {
+    const three = await renderHandwrittenDigit(3, { seed: 4 });
+    const eight = await renderHandwrittenDigit(8, { seed: 4 });
+    const { added, ignored } = await collection.import([
+      // A zip with the labelled layout inside, somewhere in the dropped folder.
+      { path: 'mine/extra/more.zip', bytes: zipSync({ '8/x.png': eight, 'notes.txt': new Uint8Array([65]) }) },
+      // A zip inside a digit folder: its pictures are that digit.
+      { path: 'mine/3/drawn.zip', bytes: zipSync({ 'y.png': three }) },
+      { path: 'mine/5/broken.zip', bytes: new Uint8Array([80, 75, 3, 4, 0]) },
+      // A picture larger than the limit, declared inside a zip: refused unread, named.
+      { path: 'mine/huge.zip', bytes: zipSync({ '1/huge.png': new Uint8Array(PICTURE_LIMITS.maxFileBytes + 1) }) },
+      { path: 'mine/4/torn.png', bytes: new Uint8Array([0x89, 0x50, 0x4e, 0x47]) },
+      { path: 'mine/2/c.png', bytes: await renderHandwrittenDigit(2, { seed: 4 }) },
+    ]);
+    const filed = added.flatMap((a) => (a.file ? [a.file.split('/')[0]] : [])).sort();
+    expect(filed).toEqual(['2', '3', '8']);
+    const failed = Object.fromEntries(added.flatMap((a) => (a.error ? [[a.name, a.error]] : [])));
+    expect(Object.keys(failed).sort()).toEqual(['mine/4/torn.png', 'mine/5/broken.zip', 'mine/huge.zip/1/huge.png']);
+    expect(failed['mine/5/broken.zip']).toMatch(/^not a zip archive that can be read/);
+    expect(failed['mine/huge.zip/1/huge.png']).toMatch(/larger than the picture size limit \(25\.0 MB\)/);
+    expect(ignored).toEqual(['mine/extra/more.zip/notes.txt']);
+    expect((await collection.summary()).perDigit).toEqual([0, 0, 1, 1, 0, 0, 0, 0, 1, 0]);
   });
 
   it('takes the label from the last digit folder of a path', () => {

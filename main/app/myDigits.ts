@@ -11,7 +11,7 @@ import path from 'node:path';
 import { unzipSync } from 'fflate';
 import { PIXELS } from '../ml/dataset.ts';
 import { LabelledFolderError, PICTURE_EXTENSIONS, pictureInput, readLabelledFolder, type LabelledFolder } from '../ml/labelledFolder.ts';
-import { PICTURE_FOLDER_LIMITS, PICTURE_LIMITS } from '../ml/limits.ts';
+import { PICTURE_FOLDER_LIMITS, PICTURE_LIMITS, describeMegabytes } from '../ml/limits.ts';
 import type { MyDigitsSummary } from './contract.ts';
 import { StudioError } from './errors.ts';
 
@@ -40,6 +40,41 @@ export function labelFromPath(entry: string): number | null {
   const folders = entry.split(/[\\/]/).slice(0, -1);
   for (let i = folders.length - 1; i >= 0; i--) if (/^[0-9]$/.test(folders[i])) return Number(folders[i]);
   return null;
+}
+
+/**
+ * The files of a dropped zip, or why it cannot be read. Entries are inflated only when the size
+ * they declare is within the per-picture limit and the zip's declared total within
+ * PICTURE_FOLDER_LIMITS.maxUnzippedBytes (checked before inflating, so a zip bomb costs nothing).
+ */
+function unzipPictures(
+  name: string,
+  bytes: Uint8Array,
+): { entries: [string, Uint8Array][]; tooLarge: AddedPicture[] } | { error: string } {
+  const tooLarge: AddedPicture[] = [];
+  let total = 0;
+  let overTotal = false;
+  let entries: Record<string, Uint8Array>;
+  try {
+    entries = unzipSync(bytes, {
+      filter: (entry) => {
+        if (entry.name.endsWith('/')) return false;
+        if (entry.originalSize > PICTURE_LIMITS.maxFileBytes) {
+          tooLarge.push({ name: `${name}/${entry.name}`, error: `larger than the picture size limit (${describeMegabytes(PICTURE_LIMITS.maxFileBytes)})` });
+          return false;
+        }
+        total += entry.originalSize;
+        if (total > PICTURE_FOLDER_LIMITS.maxUnzippedBytes) overTotal = true;
+        return !overTotal;
+      },
+    });
+  } catch (error) {
+    return { error: `not a zip archive that can be read (${error instanceof Error ? error.message : String(error)})` };
+  }
+  if (overTotal) {
+    return { error: `its pictures add up to more than ${describeMegabytes(PICTURE_FOLDER_LIMITS.maxUnzippedBytes)} unpacked; split it into smaller zips` };
+  }
+  return { entries: Object.entries(entries), tooLarge };
 }
 
 export class DigitCollection {
@@ -117,11 +152,15 @@ export class DigitCollection {
 
   /**
    * Adds the pictures of a dropped labelled folder or zip: `files` are paths as dropped (the
-   * label is the last folder named 0..9 in each path) or zip archives holding such paths.
+   * label is the last folder named 0..9 in each path) or zip archives holding such paths, on
+   * their own or inside a dropped folder (`mine/extra.zip/7/a.png` is a 7, and so is
+   * `mine/7/more.zip/a.png`). A zip that cannot be read, or a picture in it over the size limit,
+   * fails alone with its error; everything else is still added.
    */
   async import(files: { path: string; bytes: Uint8Array }[]): Promise<{ added: AddedPicture[]; ignored: string[] }> {
     const pictures: { label: number; name: string; bytes: Uint8Array }[] = [];
     const ignored: string[] = [];
+    const refused: AddedPicture[] = [];
     const consider = (entry: string, bytes: Uint8Array) => {
       const label = labelFromPath(entry);
       const extension = path.extname(entry).toLowerCase();
@@ -133,15 +172,15 @@ export class DigitCollection {
         consider(file.path, file.bytes);
         continue;
       }
-      let entries: Record<string, Uint8Array>;
-      try {
-        entries = unzipSync(file.bytes, { filter: (entry) => entry.originalSize <= PICTURE_LIMITS.maxFileBytes });
-      } catch (error) {
-        throw new StudioError('invalid-payload', `${file.path}: not a zip archive that can be read (${error instanceof Error ? error.message : String(error)})`);
+      const unzipped = unzipPictures(file.path, file.bytes);
+      if ('error' in unzipped) {
+        refused.push({ name: file.path, error: unzipped.error });
+        continue;
       }
-      for (const [entry, bytes] of Object.entries(entries)) if (!entry.endsWith('/')) consider(`${file.path}/${entry}`, bytes);
+      refused.push(...unzipped.tooLarge);
+      for (const [entry, bytes] of unzipped.entries) consider(`${file.path}/${entry}`, bytes);
     }
-    return { added: await this.add(pictures), ignored };
+    return { added: [...refused, ...(await this.add(pictures))], ignored };
   }
 
   async remove(file: string): Promise<void> {

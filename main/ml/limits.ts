@@ -36,6 +36,11 @@ export const PICTURE_LIMITS = {
 export const PICTURE_FOLDER_LIMITS = {
   /** A folder with more pictures is refused before any is decoded. */
   maxPictures: 100_000,
+  /**
+   * What one dropped zip of labelled pictures may declare once unpacked (checked before anything
+   * is inflated): 1,000 photos of 250 kB, or 100,000 drawings of 2.5 kB.
+   */
+  maxUnzippedBytes: 256 * MB,
 } as const;
 
 /**

@@ -190,6 +190,32 @@ describe('App', () => {
     expect(api.evaluateMyDigits).toHaveBeenCalledTimes(1);
   });
 
+  it('a folder dropped on My digits goes into the collection with the zips inside it; elsewhere its zips are left out', async () => {
+    const api = createFakeApi({ getCurrentModel: vi.fn(async () => MODEL), predictImages: vi.fn(async () => []) });
+    render(App, { props: { api } });
+    await screen.findByRole('button', { name: 'Export model' });
+    const entry = (fullPath: string, type: string) => {
+      const file = new File([new Uint8Array([1, 2])], fullPath.split('/').pop()!, { type });
+      return { isFile: true, isDirectory: false, name: file.name, fullPath, file: (ok: (f: File) => void) => ok(file) };
+    };
+    const folderDrop = () => {
+      const children = [entry('/mine/7/a.png', 'image/png'), entry('/mine/more.zip', 'application/zip')];
+      const folder = { isFile: false, isDirectory: true, name: 'mine', fullPath: '/mine', createReader: () => ({ readEntries: (ok: (e: unknown[]) => void) => ok(children.splice(0)) }) };
+      const event = new Event('drop', { bubbles: true, cancelable: true });
+      Object.defineProperty(event, 'dataTransfer', { value: { types: ['Files'], files: [], items: [{ kind: 'file', type: '', webkitGetAsEntry: () => folder }] } });
+      return event;
+    };
+    await fireEvent.click(screen.getByRole('tab', { name: 'My digits' }));
+    window.dispatchEvent(folderDrop());
+    await waitFor(() => expect(api.importMyDigits).toHaveBeenCalledTimes(1));
+    expect(api.importMyDigits.mock.calls[0][0].files.map((f) => f.path)).toEqual(['mine/7/a.png', 'mine/more.zip']);
+
+    await fireEvent.click(screen.getByRole('tab', { name: 'Predict' }));
+    window.dispatchEvent(folderDrop());
+    await waitFor(() => expect(api.predictImages).toHaveBeenCalledTimes(1));
+    expect(api.predictImages.mock.calls[0][0].files.map((f) => f.name)).toEqual(['mine/7/a.png']);
+  });
+
   it('says why it could not start instead of showing empty panels', async () => {
     const api = createFakeApi({ getAppInfo: vi.fn(async () => Promise.reject(new Error('getAppInfo: lost the connection to the Digit Studio server'))) });
     render(App, { props: { api } });

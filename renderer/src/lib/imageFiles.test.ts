@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { filesFromDrop, imagesFromClipboard, isImageFile } from './imageFiles.ts';
+import { filesFromDrop, imagesFromClipboard, isImageFile, isPictureOrZip, isZipFile } from './imageFiles.ts';
 
 /** Minimal File and Directory Entries API stand-ins (jsdom has none). */
 function fileEntry(fullPath: string, type = 'image/png') {
@@ -51,6 +51,19 @@ describe('files from a drop', () => {
     expect(files.some((f) => f.name === 'digits/notes.txt')).toBe(false);
     expect(files.some((f) => f.name === 'digits/more/a.jpg')).toBe(true);
     expect(files.at(-1)!.name).toBe('readme.txt');
+  });
+
+  it('keeps zips inside a dropped folder for "My digits" (isPictureOrZip), and only pictures otherwise', async () => {
+    const folder = () =>
+      directoryEntry('/mine', [
+        directoryEntry('/mine/7', [fileEntry('/mine/7/a.png')]),
+        fileEntry('/mine/extra.zip', 'application/zip'),
+        fileEntry('/mine/old.ZIP', ''),
+        fileEntry('/mine/notes.txt', 'text/plain'),
+      ]);
+    expect((await filesFromDrop(transfer([folder()]), isPictureOrZip)).map((f) => f.name)).toEqual(['mine/7/a.png', 'mine/extra.zip', 'mine/old.ZIP']);
+    expect((await filesFromDrop(transfer([folder()]))).map((f) => f.name)).toEqual(['mine/7/a.png']);
+    expect([isZipFile({ name: 'x.zip', type: '' }), isZipFile({ name: 'x', type: 'application/x-zip-compressed' }), isZipFile({ name: 'x.png', type: 'image/png' })]).toEqual([true, true, false]);
   });
 
   it('falls back to dataTransfer.files without the entries API', async () => {

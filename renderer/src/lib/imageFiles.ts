@@ -15,6 +15,16 @@ export function isImageFile(file: { name: string; type: string }): boolean {
   return file.type.startsWith('image/') || IMAGE_EXTENSIONS.test(file.name);
 }
 
+/** A zip archive (a labelled folder zipped, for "My digits"). */
+export function isZipFile(file: { name: string; type: string }): boolean {
+  return /\.zip$/i.test(file.name) || file.type === 'application/zip' || file.type === 'application/x-zip-compressed';
+}
+
+/** What "My digits" takes from a dropped folder: pictures, and zips of labelled pictures. */
+export function isPictureOrZip(file: { name: string; type: string }): boolean {
+  return isImageFile(file) || isZipFile(file);
+}
+
 /** Whether a drag carries files (and not, say, selected text). */
 export function hasFiles(transfer: DataTransfer | null): boolean {
   return !!transfer && Array.from(transfer.types ?? []).includes('Files');

@@ -3,9 +3,13 @@
  * for each digit in turn, N times each), imports, and how the current model does on the
  * collection.
  */
-import type { MyDigitsChange, MyDigitsEvaluation, MyDigitsSummary, StudioApi } from '../lib/contract.ts';
-import type { PickedFile } from '../lib/imageFiles.ts';
+import { appLimits, describeMegabytes } from '../../../main/ml/limits.ts';
+import { chunkBySize } from '../lib/chunks.ts';
+import type { AppLimits, MyDigitsChange, MyDigitsEvaluation, MyDigitsSummary, StudioApi } from '../lib/contract.ts';
+import { isZipFile, type PickedFile } from '../lib/imageFiles.ts';
 import type { Notices } from './notices.svelte.ts';
+
+type ImportLimits = Pick<AppLimits, 'maxPictureBytes' | 'maxPicturesPerRequest' | 'maxRequestBytes'>;
 
 export const DIGITS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] as const;
 export const DEFAULT_PER_DIGIT = 3;
@@ -16,6 +20,9 @@ export interface TeachSession {
   /** Position in the sequence 0,0,..,1,1,..,9 (perDigit of each). */
   index: number;
 }
+
+/** A change to the collection as reported; `summary` is null when no request got through. */
+type Change = Omit<MyDigitsChange, 'summary'> & { summary: MyDigitsSummary | null };
 
 export class MyDigits {
   summary = $state.raw<MyDigitsSummary | null>(null);
@@ -29,10 +36,13 @@ export class MyDigits {
 
   readonly #api: StudioApi;
   readonly #notices: Notices;
+  readonly #limits: () => ImportLimits | null;
 
-  constructor(api: StudioApi, notices: Notices) {
+  /** `limits`: main's (AppInfo.limits) once known; until then the same numbers from limits.ts. */
+  constructor(api: StudioApi, notices: Notices, limits: () => ImportLimits | null = () => null) {
     this.#api = api;
     this.#notices = notices;
+    this.#limits = limits;
   }
 
   get total(): number {
@@ -92,12 +102,40 @@ export class MyDigits {
     });
   }
 
-  /** Adds a dropped labelled folder (paths keep their 0..9 folder) or zips of one. */
+  /**
+   * Adds a dropped labelled folder (paths keep their 0..9 folder) or zips of one, in requests
+   * within main's count and byte limits. A file too large to send fails alone, here; the rest go.
+   */
   async import(files: PickedFile[]): Promise<boolean> {
-    return this.#change(async () => {
-      const payload = await Promise.all(files.map(async ({ name, file }) => ({ path: name, bytes: new Uint8Array(await file.arrayBuffer()) })));
-      return this.#api.importMyDigits({ files: payload });
-    });
+    const limits = this.#limits() ?? appLimits();
+    const change: Change = { summary: null, added: [], failed: [], ignored: [] };
+    const sendable: PickedFile[] = [];
+    for (const picked of files) {
+      const zip = isZipFile({ name: picked.name, type: picked.file.type });
+      const max = zip ? limits.maxRequestBytes : limits.maxPictureBytes;
+      if (picked.file.size > max) {
+        change.failed.push({ name: picked.name, error: `the file is ${describeMegabytes(picked.file.size)}; ${zip ? 'zips' : 'pictures'} up to ${describeMegabytes(max)} are accepted` });
+      } else sendable.push(picked);
+    }
+    const groups = chunkBySize(sendable, { count: limits.maxPicturesPerRequest, size: limits.maxRequestBytes, sizeOf: (picked) => picked.file.size });
+    this.busy = true;
+    try {
+      for (const group of groups) {
+        try {
+          const payload = await Promise.all(group.map(async ({ name, file }) => ({ path: name, bytes: new Uint8Array(await file.arrayBuffer()) })));
+          const result = await this.#api.importMyDigits({ files: payload });
+          change.summary = result.summary;
+          change.added.push(...result.added);
+          change.failed.push(...result.failed);
+          change.ignored.push(...result.ignored);
+        } catch (error) {
+          this.#notices.error(error, `Could not add ${group.length === 1 ? group[0].name : `${group.length} files`} to "My digits"`);
+        }
+      }
+    } finally {
+      this.busy = false;
+    }
+    return this.#report(change);
   }
 
   async remove(file: string): Promise<void> {
@@ -123,21 +161,25 @@ export class MyDigits {
   async #change(call: () => Promise<MyDigitsChange>): Promise<boolean> {
     this.busy = true;
     try {
-      const change = await call();
-      this.summary = change.summary;
-      this.evaluation = null;
-      for (const failure of change.failed) this.#notices.error({ message: failure.error }, `Not added: ${failure.name}`);
-      if (change.ignored.length > 0) {
-        const shown = change.ignored.slice(0, 3).join(', ');
-        this.#notices.info(`Ignored ${change.ignored.length} files outside a 0-9 folder or not pictures (${shown}${change.ignored.length > 3 ? ', ...' : ''}).`);
-      }
-      return change.added.length > 0;
+      return this.#report(await call());
     } catch (error) {
       this.#notices.error(error, 'Could not add to "My digits"');
       return false;
     } finally {
       this.busy = false;
     }
+  }
+
+  /** Shows the collection after a change, each refused file with its own error, and what was ignored. */
+  #report(change: Change): boolean {
+    if (change.summary) this.summary = change.summary;
+    if (change.added.length > 0) this.evaluation = null;
+    for (const failure of change.failed) this.#notices.error({ message: failure.error }, `Not added: ${failure.name}`);
+    if (change.ignored.length > 0) {
+      const shown = change.ignored.slice(0, 3).join(', ');
+      this.#notices.info(`Ignored ${change.ignored.length} files outside a 0-9 folder or not pictures (${shown}${change.ignored.length > 3 ? ', ...' : ''}).`);
+    }
+    return change.added.length > 0;
   }
 
   async #replace(call: () => Promise<MyDigitsSummary>, failure: string): Promise<void> {

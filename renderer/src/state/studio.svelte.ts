@@ -54,7 +54,7 @@ export class Studio {
     this.training = new TrainingSession(api, this.notices);
     this.evaluation = new Evaluation(api, this.notices);
     this.predictions = new Predictions(api, undefined, () => this.info?.limits ?? null);
-    this.myDigits = new MyDigits(api, this.notices);
+    this.myDigits = new MyDigits(api, this.notices, () => this.info?.limits ?? null);
     this.transfer = new ModelTransfer(api, this.notices, {
       shell: () => this.info?.shell ?? 'electron',
       onImported: (model) => (this.model = model),
