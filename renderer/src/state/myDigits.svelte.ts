@@ -150,7 +150,12 @@ export class MyDigits {
     if (this.evaluating) return;
     this.evaluating = true;
     try {
-      this.evaluation = await this.#api.evaluateMyDigits();
+      const evaluation = await this.#api.evaluateMyDigits();
+      this.evaluation = evaluation;
+      // Main read the folder itself: pictures added or removed outside the app since the last
+      // listing show up in the evaluation, so the collection (thumbnails, counts) follows it.
+      const listed = new Set(this.summary?.items.map((item) => item.file));
+      if (evaluation.count !== listed.size || evaluation.readings.some((reading) => !listed.has(reading.file))) void this.load();
     } catch (error) {
       this.#notices.error(error, 'Could not evaluate on "My digits"');
     } finally {

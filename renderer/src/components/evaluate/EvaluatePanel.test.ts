@@ -232,4 +232,19 @@ describe('EvaluatePanel', () => {
     });
     expect(within(first).queryByRole('button')).toBeNull();
   });
+
+  it('lists the collection again when the evaluation found pictures added outside the app (thumbnails and count follow)', async () => {
+    const onDisk = myDigitsSummary(3);
+    const listed = { ...onDisk, items: onDisk.items.slice(1), perDigit: [2, 3, 3, 3, 3, 3, 3, 3, 3, 3] };
+    const api = createFakeApi({ evaluateMyDigits: vi.fn(async () => myDigitsEvaluation(onDisk)), listMyDigits: vi.fn(async () => onDisk) });
+    setup(api, new Notices(), listed);
+    expect(screen.getByRole('radio', { name: 'My digits (29 pictures)' })).toBeTruthy();
+    await evaluateMine();
+    await waitFor(() => expect(api.listMyDigits).toHaveBeenCalledTimes(1));
+    expect(await screen.findByRole('radio', { name: 'My digits (30 pictures)' })).toBeTruthy();
+    // An evaluation that matches the listing asks for nothing more.
+    await fireEvent.click(screen.getByRole('button', { name: 'Evaluate' }));
+    await waitFor(() => expect(api.evaluateMyDigits).toHaveBeenCalledTimes(2));
+    expect(api.listMyDigits).toHaveBeenCalledTimes(1);
+  });
 });
