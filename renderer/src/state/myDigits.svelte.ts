@@ -154,8 +154,9 @@ export class MyDigits {
       this.evaluation = evaluation;
       // Main read the folder itself: pictures added or removed outside the app since the last
       // listing show up in the evaluation, so the collection (thumbnails, counts) follows it.
-      const listed = new Set(this.summary?.items.map((item) => item.file));
-      if (evaluation.count !== listed.size || evaluation.readings.some((reading) => !listed.has(reading.file))) void this.load();
+      // Both lists come in the folder's order (main/ml/labelledFolder.ts), so they match one to one.
+      const listed = this.summary?.items ?? [];
+      if (evaluation.readings.length !== listed.length || evaluation.readings.some((reading, i) => reading.file !== listed[i].file)) void this.load();
     } catch (error) {
       this.#notices.error(error, 'Could not evaluate on "My digits"');
     } finally {
