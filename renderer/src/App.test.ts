@@ -24,6 +24,18 @@ function fileDrop(files: File[]): Event {
 
 afterEach(() => vi.restoreAllMocks());
 
+/** The window with a model and a "My digits" collection of 3 pictures per digit (two of them misread). */
+function renderWithMyDigits() {
+  const summary = myDigitsSummary(3);
+  const api = createFakeApi({
+    getCurrentModel: vi.fn(async () => MODEL),
+    listMyDigits: vi.fn(async () => summary),
+    evaluateMyDigits: vi.fn(async () => myDigitsEvaluation(summary)),
+  });
+  render(App, { props: { api } });
+  return api;
+}
+
 describe('App', () => {
   it('shows the backend (and why), the current model, and five areas to move between with the keyboard', async () => {
     const api = createFakeApi({ getCurrentModel: vi.fn(async () => MODEL) });
@@ -141,13 +153,7 @@ describe('App', () => {
   });
 
   it('Evaluate on My digits: "Show in My digits" on a mistake opens the collection at that picture, focused, to relabel or remove it', async () => {
-    const summary = myDigitsSummary(3);
-    const api = createFakeApi({
-      getCurrentModel: vi.fn(async () => MODEL),
-      listMyDigits: vi.fn(async () => summary),
-      evaluateMyDigits: vi.fn(async () => myDigitsEvaluation(summary)),
-    });
-    render(App, { props: { api } });
+    const api = renderWithMyDigits();
     await fireEvent.click(await screen.findByRole('tab', { name: 'Evaluate' }));
     const evaluate = document.getElementById('panel-evaluate')!;
     await fireEvent.click(await within(evaluate).findByRole('radio', { name: 'My digits (30 pictures)' }));
@@ -170,13 +176,7 @@ describe('App', () => {
   });
 
   it('My digits: "How does the current model do" links to the same results in Evaluate, under the My digits title', async () => {
-    const summary = myDigitsSummary(3);
-    const api = createFakeApi({
-      getCurrentModel: vi.fn(async () => MODEL),
-      listMyDigits: vi.fn(async () => summary),
-      evaluateMyDigits: vi.fn(async () => myDigitsEvaluation(summary)),
-    });
-    render(App, { props: { api } });
+    const api = renderWithMyDigits();
     await fireEvent.click(await screen.findByRole('tab', { name: 'My digits' }));
     const panel = document.getElementById('panel-mydigits')!;
     await fireEvent.click(await within(panel).findByRole('button', { name: 'How does the current model do on these?' }));
