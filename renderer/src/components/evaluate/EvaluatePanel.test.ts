@@ -209,6 +209,7 @@ describe('EvaluatePanel', () => {
     expect(first.textContent).toMatch(/Read as\s*7\s*\(92% sure\)/);
     await fireEvent.click(within(first).getByRole('button', { name: 'Show in My digits: 1/drawn-1-0.png' }));
     expect(onshowpicture).toHaveBeenCalledWith('1/drawn-1-0.png');
+    expect(screen.getByText('/workspace/my-digits').tagName).toBe('CODE');
 
     // A confusion cell shows the pictures in it.
     await fireEvent.click(screen.getByRole('button', { name: 'True 3, predicted 8: 1 image' }));
