@@ -1,5 +1,5 @@
 import { zipSync } from 'fflate';
-import { readdir, mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -83,6 +83,21 @@ describe('DigitCollection', () => {
     expect(failed['mine/huge.zip/1/huge.png']).toMatch(/larger than the picture size limit \(25\.0 MB\)/);
     expect(ignored).toEqual(['mine/extra/more.zip/notes.txt']);
     expect((await collection.summary()).perDigit).toEqual([0, 0, 1, 1, 0, 0, 0, 0, 1, 0]);
+  });
+
+  it('copies what it adds: the collection is plain files of its own, and deleting the dropped folder loses nothing', async () => {
+    const source = path.join(workspace, 'elsewhere', 'mine');
+    await mkdir(path.join(source, '6'), { recursive: true });
+    const six = await renderHandwrittenDigit(6, { seed: 5 });
+    await writeFile(path.join(source, '6', 'a.png'), six);
+    // What the window sends for a dropped folder: each file's path as dropped and its bytes.
+    const { added } = await collection.import([{ path: 'mine/6/a.png', bytes: new Uint8Array(await readFile(path.join(source, '6', 'a.png'))) }]);
+    await rm(path.join(workspace, 'elsewhere'), { recursive: true });
+    const filed = path.join(workspace, 'my-digits', ...added[0].file!.split('/'));
+    const info = await lstat(filed);
+    expect(info.isFile() && !info.isSymbolicLink()).toBe(true);
+    expect(Buffer.from(await readFile(filed)).equals(six)).toBe(true);
+    expect((await collection.summary()).perDigit[6]).toBe(1);
   });
 
   it('takes the label from the last digit folder of a path', () => {
