@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: how fast Digit Studio trains and predicts on this machine's backend.
  *
- *   npm run bench -- [--backend wasm|cpu|native] [--json] [--peer] [--peer-threads N] [--threads N] [--only LIST] [--repeat N] [--steps N]
+ *   npm run bench -- [--backend wasm|cpu|native] [--json] [--peer] [--peer-threads N] [--threads N] [--only LIST] [--repeat N] [--steps N] [--compare-tfjs]
  *
  * Measures training samples/s of `seed` and `cnn`, the time for the default preset to reach 98%
  * test accuracy from scratch, full test-set evaluation time, single-image prediction latency
@@ -71,6 +71,8 @@ interface Options {
   peerThreads: number;
   /** Threads our training uses (default: defaultTrainingThreads for the backend). */
   threads: number;
+  /** Also measure the MLPs through tfjs's ops (fused step off), round by round: the kernel's gain. */
+  compareTfjs: boolean;
 }
 
 /** CPU time of each of this process's threads so far, in ms, by thread id (Linux; empty elsewhere). */
@@ -102,14 +104,21 @@ interface Throughput {
 }
 
 /** Steady-state training samples/s of a preset: `steps` steps after a warm-up, full training set. */
-async function trainingThroughput(preset: PresetName, data: Awaited<ReturnType<typeof loadMnist>>, tmp: string, steps: number, threads: number): Promise<Throughput> {
+async function trainingThroughput(
+  preset: PresetName,
+  data: Awaited<ReturnType<typeof loadMnist>>,
+  tmp: string,
+  steps: number,
+  threads: number,
+  fused = true,
+): Promise<Throughput> {
   const times: number[] = [];
   let cpuBefore = new Map<number, number>();
   let cpuAfter = new Map<number, number>();
   const last = WARMUP_STEPS + steps;
   const result = await trainModel(
     data,
-    { preset, runDir: path.join(tmp, `speed-${preset}-${Date.now()}`), steps: last, validate: false, checkpointEvery: 1e9, threads },
+    { preset, runDir: path.join(tmp, `speed-${preset}-${Date.now()}`), steps: last, validate: false, checkpointEvery: 1e9, threads, fused },
     {
       onEvent: (e) => {
         if (e.type !== 'progress' || e.step < WARMUP_STEPS) return;
@@ -258,6 +267,7 @@ async function main(): Promise<void> {
       steps: { type: 'string' },
       'peer-threads': { type: 'string' },
       threads: { type: 'string' },
+      'compare-tfjs': { type: 'boolean' },
     },
   });
   if (values.backend !== undefined && !isBackendName(values.backend)) throw new Error('--backend must be native, wasm or cpu');
@@ -269,6 +279,7 @@ async function main(): Promise<void> {
     steps: Number(values.steps ?? 100),
     peerThreads: Number(values['peer-threads'] ?? os.availableParallelism()),
     threads: 1,
+    compareTfjs: values['compare-tfjs'] === true,
   };
   const backend = await selectBackend(values.backend as never);
   options.threads = Number(values.threads ?? defaultTrainingThreads(backend.name));
@@ -304,6 +315,12 @@ async function main(): Promise<void> {
           line += ` (CPU per step: this thread ${ours.mainCpuMsPerStep.toFixed(1)} ms`;
           line += ours.workerCpuMsPerStep !== null ? `, busiest worker ${ours.workerCpuMsPerStep.toFixed(1)} ms` : '';
           line += `; a core each: ${Math.round(ours.cpuBoundSamplesPerSecond ?? 0)} samples/s)`;
+        }
+        if (options.compareTfjs && preset !== 'cnn') {
+          const tfjs = await trainingThroughput(preset, data, tmp, options.steps, options.threads, false);
+          line += `; through tfjs ops: ${Math.round(tfjs.samplesPerSecond)} samples/s (CPU per step: this thread ${tfjs.mainCpuMsPerStep?.toFixed(1)} ms`;
+          line += tfjs.workerCpuMsPerStep !== null ? `, busiest worker ${tfjs.workerCpuMsPerStep.toFixed(1)} ms)` : ')';
+          line += `, fused / tfjs ${(ours.samplesPerSecond / tfjs.samplesPerSecond).toFixed(2)}`;
         }
         const peer = options.peer ? await runPeer(preset, defaultMnistDir(), options.peerThreads) : null;
         if (peer) {

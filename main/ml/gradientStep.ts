@@ -12,6 +12,7 @@
  * so a step's update does not depend on the strategy beyond float rounding.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { CLASSES, IMAGE_SIZE, PIXELS } from './dataset.ts';
 import { kernelsOf, logitsOf, type TrainingRecipe } from './models.ts';
 
@@ -65,6 +66,16 @@ export function shardLosses(
     const penalty = tf.addN(kernels.map((k) => tf.sum(tf.square(k)))).mul(recipe.l2 / 2);
     return loss.add(penalty);
   };
+}
+
+/**
+ * A float32 tensor's data in place, when the backend keeps it in WebAssembly memory (no copy; a
+ * tensor this code owns may be written through it). Null on other backends. Take it after the
+ * last allocation: a growing heap invalidates it.
+ */
+export function heapView(tensor: tf.Tensor): Float32Array | null {
+  if (tf.getBackend() !== 'wasm' || tensor.dtype !== 'float32') return null;
+  return (tf.backend() as BackendWasm).typedArrayFromHeap(tensor) as Float32Array;
 }
 
 /** Trainable variables of `model`, in the order `model.trainableWeights` lists them. */

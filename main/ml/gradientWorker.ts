@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { parentPort } from 'node:worker_threads';
 import { selectBackend } from './backend.ts';
 import { gradientsOf, shardLosses, trainableVariables } from './gradientStep.ts';
+import { MlpKernel, kernelShard, mlpShapeOf } from './mlpKernel.ts';
 import { PRESETS, createModel } from './models.ts';
 import type { WorkerInit, WorkerReply, WorkerStep } from './parallelGradients.ts';
 
@@ -20,13 +21,24 @@ async function start(init: WorkerInit): Promise<(step: WorkerStep) => void> {
   const variables = trainableVariables(model);
   const weights = new Float32Array(init.weights);
   const gradients = new Float32Array(init.gradients);
-  const lossOf = shardLosses(model, PRESETS[init.preset].recipe, new Float32Array(init.xs), new Int32Array(init.labels));
+  const xs = new Float32Array(init.xs);
+  const labels = new Int32Array(init.labels);
+  const lossOf = shardLosses(model, PRESETS[init.preset].recipe, xs, labels);
+  const shape = init.fusedMlp ? mlpShapeOf(model) : null;
+  const kernel = shape ? new MlpKernel(shape, init.batchSize) : null;
   return (step) => {
+    const shard = { start: step.start, end: step.end, total: step.total, withPenalty: false };
+    const kernelLoss = kernel ? kernelShard(kernel, weights, init.slots, xs, labels, shard) : null;
+    if (kernelLoss !== null) {
+      init.slots.forEach(({ offset }, i) => gradients.set(kernel!.gradients[i], offset));
+      reply({ type: 'done', loss: kernelLoss });
+      return;
+    }
     tf.tidy(() => variables.forEach((v, i) => {
       const { offset, size, shape } = init.slots[i];
       v.assign(tf.tensor(weights.subarray(offset, offset + size), shape, 'float32'));
     }));
-    const own = gradientsOf(lossOf({ start: step.start, end: step.end, total: step.total, withPenalty: false }), variables);
+    const own = gradientsOf(lossOf(shard), variables);
     variables.forEach((v, i) => gradients.set(own.gradients[v.name].dataSync() as Float32Array, init.slots[i].offset));
     tf.dispose(own.gradients);
     reply({ type: 'done', loss: own.loss });

@@ -13,10 +13,10 @@
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendName } from './backend.ts';
 import { PIXELS } from './dataset.ts';
-import { gradientsOf, shardLosses, trainableVariables, type GradientStep } from './gradientStep.ts';
+import { gradientsOf, heapView, shardLosses, trainableVariables, type GradientStep } from './gradientStep.ts';
+import { MlpKernel, kernelShard, mlpShapeOf } from './mlpKernel.ts';
 import { kernelsOf, type PresetName, type TrainingRecipe } from './models.ts';
 
 /**
@@ -51,6 +51,8 @@ export interface WorkerInit {
   /** Float32 [batchSize * 784] and Int32 [batchSize]: the batch. */
   xs: SharedArrayBuffer;
   labels: SharedArrayBuffer;
+  /** Compute through the fused MLP step (the model is one it trains). */
+  fusedMlp: boolean;
 }
 
 /** One step's shard for a worker: images [start, end) of a batch of `total`. */
@@ -70,6 +72,8 @@ export interface ParallelOptions {
   batchSize: number;
   /** Threads in all, this one included (>= 2). */
   threads: number;
+  /** Use the fused MLP step (mlpKernel.ts) if the model is a dense ReLU MLP it trains. */
+  fusedMlp?: boolean;
 }
 
 /**
@@ -98,16 +102,6 @@ export function shardRange(index: number, shards: number, total: number, firstWe
   const weightTotal = firstWeight + shards - 1;
   const edge = (i: number) => (i === 0 ? 0 : i === shards ? total : Math.round(((firstWeight + i - 1) * total) / weightTotal));
   return [edge(index), edge(index + 1)];
-}
-
-/**
- * A float32 tensor's data in place, when the backend keeps it in WebAssembly memory (no copy; a
- * tensor this code owns may be written through it). Null on other backends. Take it after the
- * last allocation: a growing heap invalidates it.
- */
-export function heapView(tensor: tf.Tensor): Float32Array | null {
-  if (tf.getBackend() !== 'wasm' || tensor.dtype !== 'float32') return null;
-  return (tf.backend() as BackendWasm).typedArrayFromHeap(tensor) as Float32Array;
 }
 
 /** The worker's entry: its compiled file beside this bundle, or in the source tree a tsx bootstrap. */
@@ -180,12 +174,16 @@ export async function parallelGradientStep(model: tf.LayersModel, recipe: Traini
   const labels = new Int32Array(labelsBuffer);
   const gradientSlots: Float32Array[] = [];
   const workers: GradientWorker[] = [];
+  // The fused MLP step (mlpKernel.ts) here and in every worker, when the model is one it trains.
+  const shape = options.fusedMlp ? mlpShapeOf(model) : null;
+  const kernel = shape ? new MlpKernel(shape, batchSize) : null;
   try {
     for (let w = 1; w < threads; w++) {
       const gradients = new SharedArrayBuffer(parameters * bytes);
       gradientSlots.push(new Float32Array(gradients));
       const { preset, seed, backend } = options;
-      workers.push(new GradientWorker({ type: 'init', preset, seed, backend, batchSize, slots, weights: weightsBuffer, gradients, xs: xsBuffer, labels: labelsBuffer }));
+      const fusedMlp = kernel !== null;
+      workers.push(new GradientWorker({ type: 'init', preset, seed, backend, batchSize, slots, weights: weightsBuffer, gradients, xs: xsBuffer, labels: labelsBuffer, fusedMlp }));
     }
     await Promise.all(workers.map((w) => w.next()));
   } catch (error) {
@@ -209,10 +207,12 @@ export async function parallelGradientStep(model: tf.LayersModel, recipe: Traini
       return reply;
     });
     const [start, end] = shardRange(0, shards, count, mainWeight);
-    const own = gradientsOf(lossOf({ start, end, total: count, withPenalty: false }), variables);
+    const ownShard = { start, end, total: count, withPenalty: false };
+    const kernelLoss = kernel ? kernelShard(kernel, weights, slots, xs, labels, ownShard) : null;
+    const own = kernelLoss === null ? gradientsOf(lossOf(ownShard), variables) : null;
     // Wait for every worker even if one failed, so none is still writing when the step is abandoned.
     const settled = await Promise.allSettled(replies);
-    let loss = own.loss;
+    let loss = own ? own.loss : kernelLoss!;
     let penalty = 0;
     const gradients: tf.NamedTensorMap = {};
     try {
@@ -221,11 +221,12 @@ export async function parallelGradientStep(model: tf.LayersModel, recipe: Traini
       // Fixed order (shard 0, 1, 2, ..., then the L2 term): the same sum whichever worker finished first.
       for (const reply of settled) loss += ((reply as PromiseFulfilledResult<WorkerReply>).value as { loss: number }).loss;
       variables.forEach((v, i) => {
-        const ownGradient = own.gradients[v.name];
+        const ownGradient = own?.gradients[v.name];
         // Our own gradient tensor, summed into in place where the backend allows and no other
-        // tensor shares its data (tfjs shares data between a tensor and its reshapes/identities).
-        const inPlace = tf.backend().refCount(ownGradient.dataId) === 1 ? heapView(ownGradient) : null;
-        const sum = inPlace ?? (ownGradient.dataSync() as Float32Array);
+        // tensor shares its data (tfjs shares data between a tensor and its reshapes/identities);
+        // the fused kernel's gradients are summed in its memory and copied into a tensor after.
+        const inPlace = ownGradient && tf.backend().refCount(ownGradient.dataId) === 1 ? heapView(ownGradient) : null;
+        const sum = ownGradient ? (inPlace ?? (ownGradient.dataSync() as Float32Array)) : kernel!.gradients[i];
         const { offset, size } = slots[i];
         for (let w = 0; w < shards - 1; w++) {
           const part = gradientSlots[w];
@@ -240,11 +241,13 @@ export async function parallelGradientStep(model: tf.LayersModel, recipe: Traini
           }
           penalty += squares;
         }
-        gradients[v.name] = inPlace ? ownGradient : tf.tensor(sum, v.shape, 'float32');
-        if (!inPlace) ownGradient.dispose();
+        if (!ownGradient) gradients[v.name] = tf.tensor(sum.slice(), v.shape, 'float32');
+        else gradients[v.name] = inPlace ? ownGradient : tf.tensor(sum, v.shape, 'float32');
+        if (ownGradient && !inPlace) ownGradient.dispose();
       });
     } catch (error) {
-      tf.dispose(own.gradients);
+      if (own) tf.dispose(own.gradients);
+      tf.dispose(gradients);
       throw error;
     }
     return { loss: loss + (decay / 2) * penalty, gradients };

@@ -13,6 +13,8 @@ import { PIXELS, type ImageSet, type MnistSplits } from './dataset.ts';
 import { evaluateModel } from './evaluate.ts';
 import { localGradientStep, type GradientStep } from './gradientStep.ts';
 import { PRESETS, createModel, type PresetName, type TrainingRecipe } from './models.ts';
+import { FusedOptimizer } from './fusedOptimizer.ts';
+import { mlpGradientStep } from './mlpKernel.ts';
 import { defaultTrainingThreads, parallelGradientStep } from './parallelGradients.ts';
 import { seededRandom } from './random.ts';
 import { epochOrder, fillBatch } from './batches.ts';
@@ -49,6 +51,13 @@ export interface TrainingOptions {
    * equals one thread's up to float rounding.
    */
   threads?: number | 'auto';
+  /**
+   * On the portable backends, dense ReLU MLPs (seed, fast) get their gradients from the fused
+   * WebAssembly step (mlpKernel.ts) and every preset's optimizer update and moving average run as
+   * single passes (fusedOptimizer.ts). Default true; false keeps tfjs's ops (to compare: the
+   * results agree up to float rounding, and checkpoints resume either way).
+   */
+  fused?: boolean;
 }
 
 export type { TrainingEvent };
@@ -76,11 +85,14 @@ export const DEFAULT_CHECKPOINT_EVERY = 1000;
 const SPEED_WINDOW = 20;
 const YIELD_EVERY_MS = 50;
 
-function makeOptimizer(recipe: TrainingRecipe, learningRate: number): tf.SGDOptimizer | tf.AdamOptimizer {
+type TrainingOptimizer = tf.SGDOptimizer | tf.AdamOptimizer | FusedOptimizer;
+
+function makeOptimizer(recipe: TrainingRecipe, learningRate: number, fused: boolean): TrainingOptimizer {
+  if (fused) return new FusedOptimizer(recipe.optimizer, learningRate);
   return recipe.optimizer === 'sgd' ? tf.train.sgd(learningRate) : tf.train.adam(learningRate);
 }
 
-function setLearningRate(optimizer: tf.SGDOptimizer | tf.AdamOptimizer, value: number): void {
+function setLearningRate(optimizer: TrainingOptimizer, value: number): void {
   // SGD keeps its rate in a scalar tensor that setLearningRate replaces; Adam reads the plain
   // `learningRate` field on every step.
   if ('setLearningRate' in optimizer) optimizer.setLearningRate(value);
@@ -199,12 +211,13 @@ async function openGradientStep(
   settings: RunSettings,
   firstStep: number,
   wanted: number | 'auto',
+  fused: boolean,
 ): Promise<GradientStep> {
   const { preset, seed, batchSize } = settings;
   const backend = activeBackend();
   const threads = wanted === 'auto' ? defaultTrainingThreads(backend, (settings.totalSteps - firstStep) * batchSize) : wanted;
-  if (threads <= 1) return localGradientStep(model, recipe, batchSize);
-  return parallelGradientStep(model, recipe, { preset, seed, batchSize, threads, backend });
+  if (threads <= 1) return (fused ? mlpGradientStep(model, recipe, batchSize) : null) ?? localGradientStep(model, recipe, batchSize);
+  return parallelGradientStep(model, recipe, { preset, seed, batchSize, threads, backend, fusedMlp: fused });
 }
 
 /**
@@ -245,7 +258,10 @@ async function runTraining(data: MnistSplits, requested: TrainingOptions, hooks:
 
   const model = createModel(options.preset, settings.seed);
   if (options.initialWeights) setInitialWeights(model, options.initialWeights);
-  const optimizer = makeOptimizer(recipe, settings.learningRate);
+  // The fused steps (mlpKernel.ts, fusedOptimizer.ts) are for the portable backends: native
+  // TensorFlow's kernels already run on every core, with little per-op overhead.
+  const fused = (options.fused ?? true) && activeBackend() !== 'native';
+  const optimizer = makeOptimizer(recipe, settings.learningRate, fused);
   const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const averages = recipe.movingAverageDecay > 0 ? trainable.map((v) => tf.variable(v, false)) : [];
   let step = 0;
@@ -260,7 +276,7 @@ async function runTraining(data: MnistSplits, requested: TrainingOptions, hooks:
     step = saved.step;
   }
 
-  const gradientStep = await openGradientStep(model, recipe, settings, step, options.threads ?? 1);
+  const gradientStep = await openGradientStep(model, recipe, settings, step, options.threads ?? 1, fused);
   opened.push(gradientStep);
   const { xs, labels: ys } = gradientStep;
   const augmentRandom = seededRandom(settings.seed + step);
@@ -325,7 +341,8 @@ async function runTraining(data: MnistSplits, requested: TrainingOptions, hooks:
     step++;
     if (averages.length > 0) {
       const decay = movingAverageDecayAt(step, recipe.movingAverageDecay);
-      tf.tidy(() => averages.forEach((a, i) => a.assign(a.mul(decay).add(trainable[i].mul(1 - decay)))));
+      if (optimizer instanceof FusedOptimizer) optimizer.updateAverages(averages, trainable, decay);
+      else tf.tidy(() => averages.forEach((a, i) => a.assign(a.mul(decay).add(trainable[i].mul(1 - decay)))));
     }
 
     const now = performance.now();
