@@ -26,15 +26,21 @@ function valuesOf(tensor: tf.Tensor): Float32Array {
   return heapView(tensor) ?? (tensor.dataSync() as Float32Array);
 }
 
-/** Writes `values` into `variable`: in place when no other tensor shares its data, else by assign. */
+/**
+ * Gives `variable` the new `values` as a fresh tensor. Never in place: the WASM backend caches
+ * XNNPACK operators with the weights packed, keyed by the weights' data, so a matrix multiply
+ * would go on using the old values of a variable written in place (seen: evaluation with stale
+ * moving averages).
+ */
 function store(variable: tf.Variable, values: Float32Array): void {
-  const inPlace = tf.backend().refCount(variable.dataId) === 1 ? heapView(variable) : null;
-  if (inPlace) inPlace.set(values);
-  else tf.tidy(() => variable.assign(tf.tensor(values.slice(), variable.shape, 'float32')));
+  // The WASM backend copies `values` into its memory; the cpu backend would keep the array itself.
+  const owned = tf.getBackend() === 'wasm' ? values : values.slice();
+  tf.tidy(() => variable.assign(tf.tensor(owned, variable.shape, 'float32')));
 }
 
 /** Per variable (by position): its weights and Adam's moments in the kernel's memory. */
 interface Slot {
+  shape: number[];
   size: number;
   w: number;
   m: number;
@@ -71,7 +77,7 @@ export class FusedOptimizer {
     gradients.forEach(({ name, tensor }, i) => {
       const variable = tf.engine().registeredVariables[name];
       if (!variable) throw new Error(`no variable named ${name} to update`);
-      const slot = this.slot(i, name, variable.size);
+      const slot = this.slot(i, name, variable.shape);
       const g = this.scratchFor(variable.size);
       // Views after the last reservation (a growing memory detaches older ones).
       this.kernel.view(slot.w, slot.size).set(valuesOf(variable));
@@ -88,7 +94,7 @@ export class FusedOptimizer {
     averages.forEach((average, i) => {
       const size = average.size;
       const a = this.scratchFor(size);
-      const slot = this.slot(i, variables[i].name, size);
+      const slot = this.slot(i, variables[i].name, average.shape);
       this.kernel.view(a, size).set(valuesOf(average));
       this.kernel.view(slot.w, size).set(valuesOf(variables[i]));
       this.kernel.average(a, slot.w, size, decay);
@@ -100,8 +106,8 @@ export class FusedOptimizer {
   async getWeights(): Promise<NamedTensor[]> {
     tf.dispose(this.lent);
     const moments = this.kind === 'adam' ? this.slots : [];
-    const named = [...moments.map((s) => ({ name: s.names[0], at: s.m, size: s.size })), ...moments.map((s) => ({ name: s.names[1], at: s.v, size: s.size }))].map(
-      ({ name, at, size }) => ({ name, tensor: tf.tensor(this.kernel.view(at, size).slice()) }),
+    const named = [...moments.map((s) => ({ name: s.names[0], at: s.m, slot: s })), ...moments.map((s) => ({ name: s.names[1], at: s.v, slot: s }))].map(
+      ({ name, at, slot }) => ({ name, tensor: tf.tensor(this.kernel.view(at, slot.size).slice(), slot.shape, 'float32') }),
     );
     this.lent = named.map((n) => n.tensor);
     return [{ name: 'iter', tensor: tf.scalar(this.iterations, 'int32') }, ...named];
@@ -117,7 +123,7 @@ export class FusedOptimizer {
     const values = await Promise.all(moments.map((n) => n.tensor.data() as Promise<Float32Array>));
     for (let i = 0; i < half; i++) {
       const size = values[i].length;
-      const slot = this.slot(i, moments[i].name.replace(/\/m$/, ''), size);
+      const slot = this.slot(i, moments[i].name.replace(/\/m$/, ''), moments[i].tensor.shape);
       slot.names = [moments[i].name, moments[half + i].name];
       this.kernel.view(slot.m, size).set(values[i]);
       this.kernel.view(slot.v, size).set(values[half + i]);
@@ -129,11 +135,12 @@ export class FusedOptimizer {
     this.lent = [];
   }
 
-  private slot(i: number, name: string, size: number): Slot {
+  private slot(i: number, name: string, shape: number[]): Slot {
+    const size = shape.reduce((a, b) => a * b, 1);
     let slot = this.slots[i];
     if (!slot) {
       const adam = this.kind === 'adam';
-      slot = { size, w: this.kernel.reserve(size), m: adam ? this.kernel.reserve(size) : 0, v: adam ? this.kernel.reserve(size) : 0, names: [`${name}/m`, `${name}/v`] };
+      slot = { shape, size, w: this.kernel.reserve(size), m: adam ? this.kernel.reserve(size) : 0, v: adam ? this.kernel.reserve(size) : 0, names: [`${name}/m`, `${name}/v`] };
       this.slots[i] = slot;
     }
     if (slot.size !== size) throw new Error(`optimizer state for ${name} has ${slot.size} values, the variable ${size}`);
