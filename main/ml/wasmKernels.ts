@@ -310,6 +310,13 @@ const FILTER_GRAD_CHUNK = 10_000;
 const FILTER_GRAD_CONV_CHUNK = 3_000;
 
 /**
+ * The same for a single input channel (a first layer on grey images), whose convolution has only
+ * KH x KW output rows, so the fixed cost per chunk weighs more: cnn's conv1 at batch 50 took
+ * 11.1-11.3 ms of CPU at 3k, 9.2-10.5 ms from 8k to 20k (bench/kernels.ts --batch 50, alternating).
+ */
+const FILTER_GRAD_CONV_CHUNK_ONE_CHANNEL = 12_000;
+
+/**
  * Conv2DBackpropFilter for stride 1, as one XNNPACK convolution per chunk of images: with the
  * batch axis moved to the channels, x becomes an image per input channel, xT [Ci, H, W, b], and
  * dy a filter, dyT [OH, OW, b, Co]; convolving them (the forward pass's padding) gives
@@ -324,7 +331,8 @@ function conv2DBackpropFilterByConv(backend: BackendWasm, x: TensorInfo, dy: Ten
   const bottom = filterHeight - 1 + outHeight - inHeight - top;
   const right = filterWidth - 1 + outWidth - inWidth - left;
   if (top < 0 || left < 0 || bottom < 0 || right < 0) return null;
-  const perChunk = Math.max(1, Math.min(batch, Math.floor(FILTER_GRAD_CONV_CHUNK / (outHeight * outWidth))));
+  const chunk = inChannels === 1 ? FILTER_GRAD_CONV_CHUNK_ONE_CHANNEL : FILTER_GRAD_CONV_CHUNK;
+  const perChunk = Math.max(1, Math.min(batch, Math.floor(chunk / (outHeight * outWidth))));
   let total: TensorInfo | null = null; // [Ci, KH, KW, Co]
   for (let first = 0; first < batch; first += perChunk) {
     const count = Math.min(perChunk, batch - first);
