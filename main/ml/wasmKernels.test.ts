@@ -200,6 +200,7 @@ describe('convolution gradients', () => {
   cases.push({ x: [2, 10, 10, 2], filter: [3, 3, 2, 3], stride: 3, pad: 'valid' });
   // Batches big enough that the filter gradient is summed over several row chunks.
   cases.push({ x: [40, 30, 30, 2], filter: [3, 3, 2, 3], stride: 1, pad: 'valid' });
+  cases.push({ x: [40, 28, 28, 1], filter: [5, 5, 1, 4], stride: 1, pad: 'same' }); // one channel: 3 chunks of 15 images
   cases.push({ x: [100, 25, 25, 3], filter: [5, 5, 3, 2], stride: 2, pad: 'same' });
 
   it.each(cases)('x $x filter $filter stride $stride $pad: dx and dW match cpu', async ({ x, filter, stride, pad }) => {
