@@ -56,6 +56,20 @@ function reniceDescendants(pid: number, nice: number): number {
   return count;
 }
 
+/** The niceness values of every thread below `pid` (/proc/<tid>/stat field 19), for the report. */
+function descendantNiceness(pid: number): number[] {
+  const found = new Set<number>();
+  const children = readFileSafe(`/proc/${pid}/task/${pid}/children`).split(/\s+/).filter(Boolean).map(Number);
+  for (const child of children) {
+    for (const tid of readdirSync(`/proc/${child}/task`)) {
+      const fields = readFileSafe(`/proc/${child}/task/${tid}/stat`).split(') ')[1]?.split(' ') ?? [];
+      if (fields.length > 16) found.add(Number(fields[16]));
+    }
+    for (const n of descendantNiceness(child)) found.add(n);
+  }
+  return [...found].sort((p, q) => p - q);
+}
+
 function readFileSafe(file: string): string {
   try {
     return readFileSync(file, 'utf8');
@@ -175,7 +189,8 @@ async function browserMode(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 5000));
     const reniced = NICE === null ? 0 : reniceDescendants(server.pid!, NICE);
     await page.getByRole('tab', { name: 'Train' }).click();
-    await measure(`training ${PRESET} (the app's default threads${NICE === null ? '' : `, training child at nice ${NICE}: ${reniced} threads`})`);
+    const niceness = descendantNiceness(server.pid!).join('/');
+    await measure(`training ${PRESET} (the app's default threads${NICE === null ? '' : `, reniced to ${NICE}: ${reniced} threads`}; training child's niceness ${niceness})`);
     const pauseStart = performance.now();
     await api.pauseTraining();
     while ((await api.getTrainingSnapshot()).state !== 'paused') await new Promise((resolve) => setTimeout(resolve, 10));
