@@ -1,7 +1,7 @@
 /** Reading the Evaluate view's confusion matrix the way a screen reader does: from its cells' names. */
 import { expect, type Locator } from '@playwright/test';
 
-const CELL = /^True (\d), predicted (\d): (\d+) images?$/;
+const CELL = /^True (\d), predicted (\d): (\d+) (?:image|picture)s?$/;
 
 export interface CellCount {
   truth: number;

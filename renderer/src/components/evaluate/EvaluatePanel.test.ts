@@ -169,8 +169,8 @@ describe('EvaluatePanel', () => {
     expect(screen.getByText('Accuracy on My digits')).toBeTruthy();
     expect(screen.getByRole('heading', { name: 'Confusion matrix (My digits)' })).toBeTruthy();
     const matrix = screen.getByRole('table', { name: /Confusion matrix/ });
-    expect(within(matrix).getByRole('button', { name: 'True 1, predicted 7: 1 image' }).textContent?.trim()).toBe('1');
-    expect(within(matrix).getByRole('button', { name: 'True 0, predicted 0: 3 images' })).toBeTruthy();
+    expect(within(matrix).getByRole('button', { name: 'True 1, predicted 7: 1 picture' }).textContent?.trim()).toBe('1');
+    expect(within(matrix).getByRole('button', { name: 'True 0, predicted 0: 3 pictures' })).toBeTruthy();
     expect(within(screen.getByRole('table', { name: /Precision and recall/ })).getAllByRole('row')).toHaveLength(11);
     // The unreadable file is listed with its error.
     const failed = screen.getByRole('list', { name: 'Files that cannot be read' });
@@ -212,11 +212,11 @@ describe('EvaluatePanel', () => {
     expect(screen.getByText('/workspace/my-digits').tagName).toBe('CODE');
 
     // A confusion cell shows the pictures in it.
-    await fireEvent.click(screen.getByRole('button', { name: 'True 3, predicted 8: 1 image' }));
+    await fireEvent.click(screen.getByRole('button', { name: 'True 3, predicted 8: 1 picture' }));
     expect(screen.getByRole('heading', { name: 'Your 3s mistaken for 8' })).toBeTruthy();
     const cell = screen.getByRole('list', { name: 'My digits in the selected cell' });
     expect(within(cell).getAllByTestId('picture-reading').map((card) => card.getAttribute('data-file'))).toEqual(['3/drawn-3-0.png']);
-    await fireEvent.click(screen.getByRole('button', { name: 'True 2, predicted 2: 3 images' }));
+    await fireEvent.click(screen.getByRole('button', { name: 'True 2, predicted 2: 3 pictures' }));
     expect(within(screen.getByRole('list', { name: 'My digits in the selected cell' })).getAllByTestId('picture-reading')).toHaveLength(3);
   });
 
