@@ -6,7 +6,7 @@
 import { appLimits, describeMegabytes } from '../../../main/ml/limits.ts';
 import { chunkBySize } from '../lib/chunks.ts';
 import type { AppLimits, MyDigitsChange, MyDigitsEvaluation, MyDigitsSummary, StudioApi } from '../lib/contract.ts';
-import { isZipFile, type PickedFile } from '../lib/imageFiles.ts';
+import { isPictureOrZip, isZipFile, type PickedFile } from '../lib/imageFiles.ts';
 import type { Notices } from './notices.svelte.ts';
 
 type ImportLimits = Pick<AppLimits, 'maxPictureBytes' | 'maxPicturesPerRequest' | 'maxRequestBytes'>;
@@ -111,6 +111,11 @@ export class MyDigits {
     const change: Change = { summary: null, added: [], failed: [], ignored: [] };
     const sendable: PickedFile[] = [];
     for (const picked of files) {
+      // A chosen folder brings every file in it: what is neither a picture nor a zip stays here.
+      if (!isPictureOrZip({ name: picked.name, type: picked.file.type })) {
+        change.ignored.push(picked.name);
+        continue;
+      }
       const zip = isZipFile({ name: picked.name, type: picked.file.type });
       const max = zip ? limits.maxRequestBytes : limits.maxPictureBytes;
       if (picked.file.size > max) {

@@ -66,13 +66,16 @@ describe('MyDigits (the collection state)', () => {
     api.importMyDigits.mockImplementationOnce(async () => {
       throw { message: 'the connection dropped' };
     });
-    const zip = { name: 'mine/more.zip', file: new File([new Uint8Array(500)], 'more.zip', { type: 'application/zip' }) };
-    const added = await collection.import([png('m/1/a.png'), png('m/1/b.png'), png('m/2/c.png'), png('m/2/d.png'), png('m/5/huge.png', 101), png('m/4/e.png'), zip]);
+    const zip = { name: 'mine/3/more.zip', file: new File([new Uint8Array(500)], 'more.zip', { type: 'application/zip' }) };
+    const video = { name: 'm/4/clip.mov', file: new File([new Uint8Array(5000)], 'clip.mov', { type: 'video/quicktime' }) };
+    const added = await collection.import([png('m/1/a.png'), png('m/1/b.png'), png('m/2/c.png'), png('m/2/d.png'), png('m/5/huge.png', 101), video, png('m/4/e.png'), zip]);
     expect(added).toBe(true);
     const sent = api.importMyDigits.mock.calls.map(([payload]) => payload.files.map((f) => f.path));
-    expect(sent).toEqual([['m/1/a.png', 'm/1/b.png'], ['m/2/c.png', 'm/2/d.png'], ['m/4/e.png', 'mine/more.zip']]);
+    expect(sent).toEqual([['m/1/a.png', 'm/1/b.png'], ['m/2/c.png', 'm/2/d.png'], ['m/4/e.png', 'mine/3/more.zip']]);
     expect(sent.flat()).not.toContain('m/5/huge.png');
-    expect(collection.summary?.perDigit.slice(0, 5)).toEqual([0, 2, 0, 0, 1]);
+    // Neither a picture nor a zip: not sent, listed as ignored (not an error).
+    expect(notices.items.filter((n) => n.kind === 'info').map((n) => n.text)).toEqual(['Ignored 1 files outside a 0-9 folder or not pictures (m/4/clip.mov).']);
+    expect(collection.summary?.perDigit.slice(0, 5)).toEqual([0, 2, 0, 1, 1]);
     const errors = notices.items.filter((n) => n.kind === 'error').map((n) => n.text);
     expect(errors).toHaveLength(2);
     expect(errors.find((t) => t.includes('2 files'))).toMatch(/the connection dropped/);
