@@ -193,7 +193,9 @@ export function kernelShard(
 /** Gradient tensors (copies) keyed by the variables' names. */
 export function gradientTensors(variables: tf.Variable[], gradients: Float32Array[]): tf.NamedTensorMap {
   const named: tf.NamedTensorMap = {};
-  variables.forEach((v, i) => (named[v.name] = tf.tensor(gradients[i].slice(), v.shape, 'float32')));
+  // The WASM backend copies the values into its memory; the cpu backend would keep the array itself.
+  const copy = tf.getBackend() !== 'wasm';
+  variables.forEach((v, i) => (named[v.name] = tf.tensor(copy ? gradients[i].slice() : gradients[i], v.shape, 'float32')));
   return named;
 }
 

@@ -28,6 +28,13 @@ import { kernelsOf, type PresetName, type TrainingRecipe } from './models.ts';
  */
 const MAIN_SHARD_WEIGHT: Partial<Record<PresetName, number>> = { seed: 0.5, fast: 0.5, cnn: 0.9 };
 const DEFAULT_MAIN_SHARD_WEIGHT = 0.75;
+/**
+ * The same through the fused MLP step (mlpKernel.ts), whose shards cost far less while the serial
+ * work stays: measured the same way, the MLPs' main thread needed 7.2-8.4 ms a step at 0.5 against
+ * its worker's 3.4-6.3 (load 9, `--threads 2 --steps 100`); at 0.25 fast balanced (6.1 / 6.7 ms),
+ * seed still leaned on this thread (5.5 / 3.5), at 0.1 5.1 / 3.7.
+ */
+const FUSED_MAIN_SHARD_WEIGHT: Partial<Record<PresetName, number>> = { seed: 0.1, fast: 0.25 };
 
 /** A trainable variable's place in the shared weight and gradient buffers (in floats). */
 export interface VariableSlot {
@@ -193,7 +200,7 @@ export async function parallelGradientStep(model: tf.LayersModel, recipe: Traini
   const lossOf = shardLosses(model, recipe, xs, labels);
   // The L2 term is added here, from the weights just shared, rather than differentiated by tfjs:
   // its gradient is l2 * w, one pass over the kernels folded into the sum of the shards.
-  const mainWeight = MAIN_SHARD_WEIGHT[options.preset] ?? DEFAULT_MAIN_SHARD_WEIGHT;
+  const mainWeight = (kernel ? FUSED_MAIN_SHARD_WEIGHT[options.preset] : undefined) ?? MAIN_SHARD_WEIGHT[options.preset] ?? DEFAULT_MAIN_SHARD_WEIGHT;
   const kernelNames = new Set(kernelsOf(model).map((k) => (k.read() as tf.Variable).name));
   const decay = recipe.l2;
 
@@ -220,7 +227,7 @@ export async function parallelGradientStep(model: tf.LayersModel, recipe: Traini
       if (failed) throw (failed as PromiseRejectedResult).reason;
       // Fixed order (shard 0, 1, 2, ..., then the L2 term): the same sum whichever worker finished first.
       for (const reply of settled) loss += ((reply as PromiseFulfilledResult<WorkerReply>).value as { loss: number }).loss;
-      variables.forEach((v, i) => {
+      const sums = variables.map((v, i) => {
         const ownGradient = own?.gradients[v.name];
         // Our own gradient tensor, summed into in place where the backend allows and no other
         // tensor shares its data (tfjs shares data between a tensor and its reshapes/identities);
@@ -232,16 +239,23 @@ export async function parallelGradientStep(model: tf.LayersModel, recipe: Traini
           const part = gradientSlots[w];
           for (let j = 0; j < size; j++) sum[j] += part[offset + j];
         }
-        if (decay > 0 && kernelNames.has(v.name)) {
+        if (own && decay > 0 && kernelNames.has(v.name)) {
           let squares = 0;
           for (let j = 0; j < size; j++) {
             const value = weights[offset + j];
             squares += value * value;
             sum[j] += decay * value;
           }
-          penalty += squares;
+          penalty += (decay / 2) * squares;
         }
-        if (!ownGradient) gradients[v.name] = tf.tensor(sum.slice(), v.shape, 'float32');
+        return { sum, inPlace };
+      });
+      // The kernel holds this step's weights: it adds the L2 term in one f32x4 pass.
+      if (!own) penalty = kernel!.addPenalty(decay);
+      variables.forEach((v, i) => {
+        const { sum, inPlace } = sums[i];
+        const ownGradient = own?.gradients[v.name];
+        if (!ownGradient) gradients[v.name] = tf.tensor(tf.getBackend() === 'wasm' ? sum : sum.slice(), v.shape, 'float32');
         else gradients[v.name] = inPlace ? ownGradient : tf.tensor(sum, v.shape, 'float32');
         if (ownGradient && !inPlace) ownGradient.dispose();
       });
@@ -250,7 +264,7 @@ export async function parallelGradientStep(model: tf.LayersModel, recipe: Traini
       tf.dispose(gradients);
       throw error;
     }
-    return { loss: loss + (decay / 2) * penalty, gradients };
+    return { loss: loss + penalty, gradients };
   };
 
   return {

@@ -158,17 +158,20 @@ function gatherNonzero(start: i32, end: i32): void {
   }
 }
 
-/** h[b] = relu(b1 + sum over entries of value * W1[pixel]) for the `count` gathered images. */
+/**
+ * h[b] = relu(b1 + sum over entries of value * W1[pixel]) for the `count` gathered images. Strip
+ * by strip over all images, so a strip's column of W1 (inputs x 128 bytes) stays in cache.
+ */
 function forwardHidden(count: i32): void {
   const zero = f32x4.splat(0);
   const rowBytes = <usize>hidden << 2;
-  for (let b = 0; b < count; b++) {
-    const from = load<i32>(rowStart + (<usize>b << 2));
-    const to = load<i32>(rowStart + (<usize>(b + 1) << 2));
-    const out = hid + <usize>b * rowBytes;
-    let c: i32 = 0;
-    for (; c + STRIP <= hidden; c += STRIP) {
-      const bias = b1 + (<usize>c << 2);
+  let c: i32 = 0;
+  for (; c + STRIP <= hidden; c += STRIP) {
+    const bias = b1 + (<usize>c << 2);
+    const column = w1 + (<usize>c << 2);
+    for (let b = 0; b < count; b++) {
+      const from = load<i32>(rowStart + (<usize>b << 2));
+      const to = load<i32>(rowStart + (<usize>(b + 1) << 2));
       let a0 = v128.load(bias, 0);
       let a1 = v128.load(bias, 16);
       let a2 = v128.load(bias, 32);
@@ -177,7 +180,6 @@ function forwardHidden(count: i32): void {
       let a5 = v128.load(bias, 80);
       let a6 = v128.load(bias, 96);
       let a7 = v128.load(bias, 112);
-      const column = w1 + (<usize>c << 2);
       for (let e = from; e < to; e++) {
         const v = f32x4.splat(load<f32>(rowValue + (<usize>e << 2)));
         const r = column + <usize>load<i32>(rowPixel + (<usize>e << 2)) * rowBytes;
@@ -190,7 +192,7 @@ function forwardHidden(count: i32): void {
         a6 = f32x4.add(a6, f32x4.mul(v, v128.load(r, 96)));
         a7 = f32x4.add(a7, f32x4.mul(v, v128.load(r, 112)));
       }
-      const o = out + (<usize>c << 2);
+      const o = hid + <usize>b * rowBytes + (<usize>c << 2);
       v128.store(o, f32x4.max(a0, zero), 0);
       v128.store(o, f32x4.max(a1, zero), 16);
       v128.store(o, f32x4.max(a2, zero), 32);
@@ -200,14 +202,18 @@ function forwardHidden(count: i32): void {
       v128.store(o, f32x4.max(a6, zero), 96);
       v128.store(o, f32x4.max(a7, zero), 112);
     }
-    for (; c < hidden; c += 4) {
+  }
+  for (; c < hidden; c += 4) {
+    const column = w1 + (<usize>c << 2);
+    for (let b = 0; b < count; b++) {
+      const from = load<i32>(rowStart + (<usize>b << 2));
+      const to = load<i32>(rowStart + (<usize>(b + 1) << 2));
       let a = v128.load(b1 + (<usize>c << 2));
-      const column = w1 + (<usize>c << 2);
       for (let e = from; e < to; e++) {
         const v = f32x4.splat(load<f32>(rowValue + (<usize>e << 2)));
         a = f32x4.add(a, f32x4.mul(v, v128.load(column + <usize>load<i32>(rowPixel + (<usize>e << 2)) * rowBytes)));
       }
-      v128.store(out + (<usize>c << 2), f32x4.max(a, zero));
+      v128.store(hid + <usize>b * rowBytes + (<usize>c << 2), f32x4.max(a, zero));
     }
   }
 }
@@ -359,22 +365,24 @@ function backwardOutput(count: i32): void {
   store<f32>(at + 3 * rowBytes, f32x4.extract_lane(v, 3));
 }
 
-/** dW1[p] = sum over the images with a nonzero pixel p of x[b, p] dh[b]; rows of unused pixels 0. */
+/**
+ * dW1[p] = sum over the images with a nonzero pixel p of x[b, p] dh[b]; rows of unused pixels 0.
+ * Strip by strip over all pixels, so a strip's column of dh (batch x 128 bytes) stays in cache.
+ */
 function backwardHidden(): void {
   const zero = f32x4.splat(0);
   const rowBytes = <usize>hidden << 2;
   for (let p = 0; p < inputs; p++) {
-    const from = load<i32>(colStart + (<usize>p << 2));
-    const to = load<i32>(colStart + (<usize>(p + 1) << 2));
-    const out = gw1 + <usize>p * rowBytes;
-    if (from == to) {
-      memory.fill(out, 0, rowBytes);
-      continue;
-    }
-    let c: i32 = 0;
-    for (; c + STRIP <= hidden; c += STRIP) {
+    if (load<i32>(colStart + (<usize>p << 2)) == load<i32>(colStart + (<usize>(p + 1) << 2))) memory.fill(gw1 + <usize>p * rowBytes, 0, rowBytes);
+  }
+  let c: i32 = 0;
+  for (; c + STRIP <= hidden; c += STRIP) {
+    const column = dhid + (<usize>c << 2);
+    for (let p = 0; p < inputs; p++) {
+      const from = load<i32>(colStart + (<usize>p << 2));
+      const to = load<i32>(colStart + (<usize>(p + 1) << 2));
+      if (from == to) continue;
       let a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;
-      const column = dhid + (<usize>c << 2);
       for (let e = from; e < to; e++) {
         const v = f32x4.splat(load<f32>(colValue + (<usize>e << 2)));
         const r = column + <usize>load<i32>(colImage + (<usize>e << 2));
@@ -387,7 +395,7 @@ function backwardHidden(): void {
         a6 = f32x4.add(a6, f32x4.mul(v, v128.load(r, 96)));
         a7 = f32x4.add(a7, f32x4.mul(v, v128.load(r, 112)));
       }
-      const o = out + (<usize>c << 2);
+      const o = gw1 + <usize>p * rowBytes + (<usize>c << 2);
       v128.store(o, a0, 0);
       v128.store(o, a1, 16);
       v128.store(o, a2, 32);
@@ -397,14 +405,19 @@ function backwardHidden(): void {
       v128.store(o, a6, 96);
       v128.store(o, a7, 112);
     }
-    for (; c < hidden; c += 4) {
+  }
+  for (; c < hidden; c += 4) {
+    const column = dhid + (<usize>c << 2);
+    for (let p = 0; p < inputs; p++) {
+      const from = load<i32>(colStart + (<usize>p << 2));
+      const to = load<i32>(colStart + (<usize>(p + 1) << 2));
+      if (from == to) continue;
       let a = zero;
-      const column = dhid + (<usize>c << 2);
       for (let e = from; e < to; e++) {
         const v = f32x4.splat(load<f32>(colValue + (<usize>e << 2)));
         a = f32x4.add(a, f32x4.mul(v, v128.load(column + <usize>load<i32>(colImage + (<usize>e << 2)))));
       }
-      v128.store(out + (<usize>c << 2), a);
+      v128.store(gw1 + <usize>p * rowBytes + (<usize>c << 2), a);
     }
   }
 }
