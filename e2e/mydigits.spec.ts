@@ -6,6 +6,7 @@
  */
 import type { Page } from '@playwright/test';
 import { test, expect } from './fixtures.ts';
+import { axeFindings } from './axe.ts';
 
 type Point = [number, number];
 
@@ -107,6 +108,8 @@ test('teach mode, fine-tune, and a digit read wrong before is read right after',
   await expect(summaryLine).toBeVisible({ timeout: 240_000 });
   await expect(summaryLine).toContainText(/My digits \(held out, 10 pictures\): [\d.]+% → [\d.]+%/);
   await expect(train.getByTestId('before-after-caveat')).toContainText('Only 10 pictures are held out');
+  // The holdout choice, the held-out caveat and the two-line chart pass axe (critical and serious).
+  expect(await axeFindings(page)).toEqual([]);
   await expect(summaryLine).toContainText(/MNIST test: [\d.]+% → [\d.]+%/);
   await expect(page.getByRole('img', { name: /^Validation accuracy: [1-9]/ })).toBeVisible();
   await studio.screenshot('my-digits-fine-tuned');
