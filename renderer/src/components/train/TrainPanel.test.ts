@@ -314,6 +314,17 @@ describe('TrainPanel with my digits', () => {
     expect(api.startTraining.mock.calls.at(-1)![0]).not.toHaveProperty('holdout');
   });
 
+  it('does not start a run on my digits while "My digits" is empty, and says why', async () => {
+    const { api } = setup(undefined, { myDigitsPerDigit: new Array(10).fill(0) });
+    const start = screen.getByRole('button', { name: 'Start training' });
+    expect(isDisabled(start)).toBe(false);
+    await fireEvent.change(screen.getByLabelText('Data', { selector: 'select' }), { target: { value: 'mine' } });
+    expect(isDisabled(start)).toBe(true);
+    expect(screen.getByTestId('holdout-count').textContent).toBe('"My digits" is empty: add pictures there first.');
+    await fireEvent.submit(start.closest('form')!);
+    expect(api.startTraining).not.toHaveBeenCalled();
+  });
+
   it('with none kept aside: no my-digits line, and the summary says there is no held-out figure', async () => {
     const { api } = setup();
     await waitFor(() => expect(api.getTrainingSnapshot).toHaveBeenCalled());
