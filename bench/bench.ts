@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: how fast Digit Studio trains and predicts on this machine's backend.
  *
- *   npm run bench -- [--backend wasm|cpu|native] [--json] [--peer] [--peer-threads N] [--threads N] [--only LIST] [--repeat N] [--steps N] [--compare-tfjs]
+ *   npm run bench -- [--backend wasm|cpu|native] [--json] [--peer] [--peer-threads N] [--threads N] [--only LIST] [--repeat N] [--steps N] [--compare-tfjs] [--tfjs-ops]
  *
  * Measures training samples/s of `seed` and `cnn`, the time for the default preset to reach 98%
  * test accuracy from scratch, full test-set evaluation time, single-image prediction latency
@@ -73,6 +73,8 @@ interface Options {
   threads: number;
   /** Also measure the MLPs through tfjs's ops (fused step off), round by round: the kernel's gain. */
   compareTfjs: boolean;
+  /** Train through the fused steps (default) or, with --tfjs-ops, through tfjs's ops only. */
+  fused: boolean;
 }
 
 /** CPU time of each of this process's threads so far, in ms, by thread id (Linux; empty elsewhere). */
@@ -145,7 +147,7 @@ async function trainingThroughput(
 }
 
 /** Wall time from "train" to TARGET_ACCURACY on the test set (the bench's own test evaluations excluded). */
-async function timeToTarget(tmp: string, threads: number): Promise<{ seconds: number | null; epochs: number; accuracy: number; evalSeconds: number }> {
+async function timeToTarget(tmp: string, threads: number, fused: boolean): Promise<{ seconds: number | null; epochs: number; accuracy: number; evalSeconds: number }> {
   const started = performance.now();
   const data = await loadMnist();
   const controller = new AbortController();
@@ -155,7 +157,7 @@ async function timeToTarget(tmp: string, threads: number): Promise<{ seconds: nu
   let accuracy = 0;
   const result = await trainModel(
     data,
-    { preset: DEFAULT_PRESET, runDir: path.join(tmp, `target-${Date.now()}`), epochs: MAX_EPOCHS_TO_TARGET, validate: false, checkpointEvery: 1e9, threads },
+    { preset: DEFAULT_PRESET, runDir: path.join(tmp, `target-${Date.now()}`), epochs: MAX_EPOCHS_TO_TARGET, validate: false, checkpointEvery: 1e9, threads, fused },
     {
       signal: controller.signal,
       onEpochEnd: (epoch, model) => {
@@ -268,6 +270,7 @@ async function main(): Promise<void> {
       'peer-threads': { type: 'string' },
       threads: { type: 'string' },
       'compare-tfjs': { type: 'boolean' },
+      'tfjs-ops': { type: 'boolean' },
     },
   });
   if (values.backend !== undefined && !isBackendName(values.backend)) throw new Error('--backend must be native, wasm or cpu');
@@ -280,6 +283,7 @@ async function main(): Promise<void> {
     peerThreads: Number(values['peer-threads'] ?? os.availableParallelism()),
     threads: 1,
     compareTfjs: values['compare-tfjs'] === true,
+    fused: values['tfjs-ops'] !== true,
   };
   const backend = await selectBackend(values.backend as never);
   options.threads = Number(values.threads ?? defaultTrainingThreads(backend.name));
@@ -307,7 +311,7 @@ async function main(): Promise<void> {
       // Ours and the peer's alternate round by round, so both see the same disturbance.
       for (let r = 0; r < options.repeat; r++) {
         loads.push(os.loadavg()[0]);
-        const ours = await trainingThroughput(preset, data, tmp, preset === 'cnn' ? Math.ceil(options.steps / 2) : options.steps, options.threads);
+        const ours = await trainingThroughput(preset, data, tmp, preset === 'cnn' ? Math.ceil(options.steps / 2) : options.steps, options.threads, options.fused);
         runs.push(ours.samplesPerSecond);
         if (ours.cpuBoundSamplesPerSecond) cpuBound.push(ours.cpuBoundSamplesPerSecond);
         let line = `${preset}: ${Math.round(ours.samplesPerSecond)} samples/s`;
@@ -353,7 +357,7 @@ async function main(): Promise<void> {
     }
     let model: tf.LayersModel | null = null;
     if (options.only.has('target')) {
-      const t = await timeToTarget(tmp, options.threads);
+      const t = await timeToTarget(tmp, options.threads, options.fused);
       report.defaultPreset = DEFAULT_PRESET;
       report.secondsTo98 = t.seconds === null ? null : Number(t.seconds.toFixed(1));
       report.epochsTo98 = t.epochs;
