@@ -17,9 +17,18 @@ export interface RunRecord {
   runId: string;
   request: TrainingRequest;
   createdAt: string;
-  /** The model folder a fine-tune started from (request.startFrom 'current'), as it was at the start. */
+  /**
+   * The model folder a fine-tune started from (request.startFrom 'current'): the run's own copy,
+   * `start-model` (relative to the run folder), so a resume never depends on a folder elsewhere.
+   * Runs recorded before that name the current model's folder itself (absolute).
+   */
   fromModelDir?: string;
+  /** How the new model's metadata names the model it was fine-tuned from (its run, or its folder). */
+  fromModelName?: string;
 }
+
+/** The run's copy of the model a fine-tune starts from. */
+export const START_MODEL_FOLDER = 'start-model';
 
 /** A fresh, sortable, filesystem-safe run id: `<preset>-20261125-191200-123`. */
 export function newRunId(preset: string, date: Date = new Date()): string {

@@ -9,6 +9,7 @@ import { PIXELS, sliceImageSet, type MnistSplits } from '../ml/dataset.ts';
 import { acquireLock, destinationLockFile, runLockFile } from '../ml/folderLock.ts';
 import { PICTURE_LIMITS, REQUEST_LIMITS } from '../ml/limits.ts';
 import { loadMnist } from '../ml/mnist.ts';
+import { loadModelFolder } from '../ml/modelFolder.ts';
 import { exportModel } from '../ml/runs.ts';
 import { trainModel } from '../ml/trainer.ts';
 import type { ModelInfo, TrainingUpdate } from './contract.ts';
@@ -352,6 +353,32 @@ describe('studio service', () => {
       expect(refused.message).not.toContain(tmp);
     }
     expect(await service.handlers.getCurrentModel(undefined)).toEqual(again);
+    await service.dispose();
+  });
+
+  it('a fine-tune of the current model trains from the run\'s own copy of it, so the imported folder may go', async () => {
+    const forker = fakeForker();
+    const workspace = path.join(tmp, 'ws-fine-tune');
+    const service = newService(workspace, forker.fork);
+    const external = path.join(tmp, 'usb-stick', 'my-model');
+    await cp(modelDir, external, { recursive: true });
+    await importFolder(service, external);
+    const { runId } = await service.handlers.startTraining({ preset: 'fast', startFrom: 'current', steps: 10 });
+    const copy = path.join(workspace, 'runs', runId, 'start-model');
+    const child = forker.children[0];
+    child.play({ type: 'ready' });
+    expect(child.sent[0]).toMatchObject({ type: 'start', fromModelDir: copy, fromModelName: 'my-model' });
+    await rm(path.join(tmp, 'usb-stick'), { recursive: true });
+    const loaded = await loadModelFolder(copy);
+    try {
+      expect(loaded.metadata?.preset).toBe('fast');
+      const original = await readFile(path.join(modelDir, 'weights.bin'));
+      expect(Buffer.from(await readFile(path.join(copy, 'weights.bin'))).equals(original)).toBe(true);
+    } finally {
+      loaded.model.dispose();
+    }
+    child.play({ type: 'stopped', step: 2, totalSteps: 10, modelDir: null, testAccuracy: null });
+    child.exit();
     await service.dispose();
   });
 

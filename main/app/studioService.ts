@@ -183,7 +183,12 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
     workspaceDir: options.workspaceDir,
     sources: {
       pictures: { dir: collection.dir, cacheDir: pictureCache },
-      currentModelDir: async () => (await current.info())?.dir ?? null,
+      saveCurrentModel: async (dir) => {
+        const info = await current.info();
+        if (!info) return null;
+        await writeModel(dir);
+        return { name: info.runId ?? path.basename(info.dir) };
+      },
     },
     fork: options.forkTrainer ?? forkNodeTrainer(),
     dataDir: options.dataDir,

@@ -154,6 +154,49 @@ describe('training host with a scripted child', () => {
   });
 });
 
+describe('training host: a fine-tune keeps its own copy of the starting model', () => {
+  it('writes the current model into the run, starts and resumes from that copy, and leaves nothing behind without a model', async () => {
+    const workspace = path.join(tmp, 'ws-fine-tune');
+    const saved: string[] = [];
+    let current: string | null = 'fast-20261129-run';
+    const sources = {
+      pictures: { dir: path.join(workspace, 'my-digits'), cacheDir: path.join(workspace, 'cache') },
+      saveCurrentModel: async (dir: string) => {
+        if (!current) return null;
+        await mkdir(dir, { recursive: true });
+        await writeFile(path.join(dir, 'model.json'), '{}');
+        saved.push(dir);
+        return { name: current };
+      },
+    };
+    const { host, forker } = fakeHost(workspace, { sources });
+    const { runId } = await host.start({ preset: 'fast', startFrom: 'current', steps: 8 });
+    const runDir = path.join(workspace, 'runs', runId);
+    expect(saved).toEqual([path.join(runDir, 'start-model')]);
+    forker.children[0].play({ type: 'ready' });
+    expect(forker.children[0].sent[0]).toMatchObject({ type: 'start', fromModelDir: path.join(runDir, 'start-model'), fromModelName: 'fast-20261129-run' });
+    // Recorded relative to the run: the workspace can move, and the current model can change or go.
+    expect(JSON.parse(await readFile(path.join(runDir, 'run.json'), 'utf8'))).toMatchObject({ fromModelDir: 'start-model', fromModelName: 'fast-20261129-run' });
+    forker.children[0].play({ type: 'stopped', step: 4, totalSteps: 8, modelDir: null, testAccuracy: null });
+    forker.children[0].exit();
+    await expect.poll(() => host.snapshot().state).toBe('stopped');
+
+    current = null;
+    const settings = { preset: 'fast' as const, totalSteps: 8, batchSize: 100, learningRate: 5e-4, trainCount: 1000, seed: 1 };
+    await saveCheckpoint(runDir, { step: 4, settings, weights: [], averages: [], optimizer: [] });
+    await host.resumeRun(runId);
+    forker.children[1].play({ type: 'ready' });
+    expect(forker.children[1].sent[0]).toMatchObject({ type: 'start', fromModelDir: path.join(runDir, 'start-model'), fromModelName: 'fast-20261129-run' });
+    forker.children[1].exit({ code: 1, signal: null });
+    await expect.poll(() => host.snapshot().state).toBe('failed');
+
+    // No current model: refused, and no half-made run folder is left to list as damaged.
+    const before = (await host.listRuns()).length;
+    expect((await rejection(host.start({ preset: 'fast', startFrom: 'current', steps: 8 }))).code).toBe('no-model');
+    expect(await host.listRuns()).toHaveLength(before);
+  });
+});
+
 describe('LossCurve', () => {
   it('keeps at most maxPoints (+ the newest) evenly spread over the whole run', () => {
     const curve = new LossCurve(100);
@@ -261,7 +304,7 @@ describe('training host on "My digits" with a real training process', () => {
       workspaceDir: workspace,
       fork: forkNodeTrainer(),
       backend: 'wasm',
-      sources: { pictures: { dir: pictures, cacheDir: path.join(workspace, 'cache') }, currentModelDir: async () => null },
+      sources: { pictures: { dir: pictures, cacheDir: path.join(workspace, 'cache') }, saveCurrentModel: async () => null },
       onRunEnded: fakeModel,
     });
     host.on((u) => updates.push(u));

@@ -10,7 +10,7 @@
  *   | failed. A child that exits without saying why is a crash: state failed, and its run stays
  *   resumable from the last checkpoint (listRuns / resumeRun).
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { BackendName } from '../ml/backend.ts';
 import { readCheckpointInfo } from '../ml/checkpoint.ts';
@@ -22,7 +22,7 @@ import { DEFAULT_MAX_LOSS_POINTS } from '../ml/lossCurve.ts';
 import { readHistory, type RunHistory } from '../ml/runHistory.ts';
 import { readRunSummary } from '../ml/runList.ts';
 import { ProgressThrottle } from './progressThrottle.ts';
-import { listRuns, newRunId, readRunRecord, requestFromSettings, runsDir, writeRunRecord } from './runRegistry.ts';
+import { START_MODEL_FOLDER, listRuns, newRunId, readRunRecord, requestFromSettings, runsDir, writeRunRecord } from './runRegistry.ts';
 import { TrainingRecord } from './trainingRecord.ts';
 import type { ChildExit, ChildMessage, ForkTrainer, TrainingChild } from './trainingProtocol.ts';
 
@@ -46,8 +46,12 @@ export interface EndedRun {
 export interface PictureSources {
   /** The collection folder and the cache of its model inputs. */
   pictures: { dir: string; cacheDir: string };
-  /** The current model's folder, or null when there is none. */
-  currentModelDir: () => Promise<string | null>;
+  /**
+   * Writes the current model into `dir` (a fine-tuning run's own copy: the run resumes from it
+   * even when the current model's folder is gone or changed) and says how to name it; null when
+   * there is no current model.
+   */
+  saveCurrentModel: (dir: string) => Promise<{ name: string } | null>;
 }
 
 export interface TrainingHostOptions {
@@ -83,10 +87,16 @@ export interface TrainingHost {
   dispose(): Promise<void>;
 }
 
+/** The model a fine-tune starts from: its folder and the name its metadata records. */
+interface StartingModel {
+  dir: string;
+  name?: string;
+}
+
 interface ActiveRun {
   runId: string;
   runDir: string;
-  fromModelDir: string | undefined;
+  fromModel: StartingModel | undefined;
   child: TrainingChild;
   ready: boolean;
   /** The child acknowledged the pause and is parked before its next step. */
@@ -149,7 +159,7 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
           request: record.request!,
           dataDir: options.dataDir,
           backend: options.backend,
-          ...(active.fromModelDir ? { fromModelDir: active.fromModelDir } : {}),
+          ...(active.fromModel ? { fromModelDir: active.fromModel.dir, ...(active.fromModel.name ? { fromModelName: active.fromModel.name } : {}) } : {}),
           ...(record.request?.data && record.request.data !== 'mnist' && options.sources ? { pictures: options.sources.pictures } : {}),
         });
         if (record.state === 'paused') active.child.send({ type: 'pause' });
@@ -229,7 +239,7 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
     void active.finalWork.then(active.markEnded);
   };
 
-  const launch = (id: string, runDir: string, runRequest: TrainingRequest, history: RunHistory | null, fromModelDir?: string) => {
+  const launch = (id: string, runDir: string, runRequest: TrainingRequest, history: RunHistory | null, fromModel?: StartingModel) => {
     // Fork first: if the child cannot be started, the previous snapshot stays as it was.
     const child = forkChild();
     record.load(id, runRequest, history);
@@ -239,7 +249,7 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
     const active: ActiveRun = {
       runId: id,
       runDir,
-      fromModelDir,
+      fromModel,
       child,
       ready: false,
       parked: false,
@@ -282,18 +292,31 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
       ensureIdle();
       const id = newRunId(runRequest.preset);
       const runDir = path.join(runsDir(options.workspaceDir), id);
-      let fromModelDir: string | undefined;
-      if (runRequest.startFrom === 'current' || (runRequest.data ?? 'mnist') !== 'mnist') {
-        if (!options.sources) throw new StudioError('unavailable', 'This window cannot train on "My digits" or fine-tune the current model.');
-        if (runRequest.startFrom === 'current') {
-          fromModelDir = (await options.sources.currentModelDir()) ?? undefined;
-          if (!fromModelDir) throw new StudioError('no-model', 'There is no current model to start from: train one or import a model folder first.');
-        }
+      if ((runRequest.startFrom === 'current' || (runRequest.data ?? 'mnist') !== 'mnist') && !options.sources) {
+        throw new StudioError('unavailable', 'This window cannot train on "My digits" or fine-tune the current model.');
       }
       await mkdir(runDir, { recursive: true });
-      await writeRunRecord(runDir, { runId: id, request: runRequest, createdAt: new Date().toISOString(), ...(fromModelDir ? { fromModelDir } : {}) });
+      let fromModel: StartingModel | undefined;
+      if (runRequest.startFrom === 'current') {
+        // The run keeps its own copy of the starting model (written from the checked model in memory).
+        const saved = await options.sources!.saveCurrentModel(path.join(runDir, START_MODEL_FOLDER)).catch(async (error: unknown) => {
+          await rm(runDir, { recursive: true, force: true });
+          throw error;
+        });
+        if (!saved) {
+          await rm(runDir, { recursive: true, force: true });
+          throw new StudioError('no-model', 'There is no current model to start from: train one or import a model folder first.');
+        }
+        fromModel = { dir: path.join(runDir, START_MODEL_FOLDER), name: saved.name };
+      }
+      await writeRunRecord(runDir, {
+        runId: id,
+        request: runRequest,
+        createdAt: new Date().toISOString(),
+        ...(fromModel ? { fromModelDir: START_MODEL_FOLDER, fromModelName: fromModel.name } : {}),
+      });
       ensureIdle();
-      launch(id, runDir, runRequest, null, fromModelDir);
+      launch(id, runDir, runRequest, null, fromModel);
       return { runId: id };
     },
 
@@ -314,7 +337,9 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
       ensureIdle();
       // Resume continues the run to its saved total (which `digits train` may have changed since).
       const { epochs: _epochs, ...asked } = runRecord?.request ?? requestFromSettings(checkpoint.settings);
-      launch(id, runDir, { ...asked, steps: checkpoint.settings.totalSteps }, history, runRecord?.fromModelDir);
+      // Older runs name the starting model's folder itself (absolute); newer ones their own copy (relative).
+      const fromModel = runRecord?.fromModelDir ? { dir: path.resolve(runDir, runRecord.fromModelDir), name: runRecord.fromModelName } : undefined;
+      launch(id, runDir, { ...asked, steps: checkpoint.settings.totalSteps }, history, fromModel);
       return { runId: id };
     },
 

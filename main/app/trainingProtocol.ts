@@ -24,6 +24,8 @@ export interface StartMessage {
   backend?: BackendName;
   /** Fine-tune this model folder (request.startFrom 'current'). */
   fromModelDir?: string;
+  /** The starting model's name for the new model's metadata (default: the folder's name). */
+  fromModelName?: string;
   /** The "My digits" collection and the cache of its model inputs (request.data other than 'mnist'). */
   pictures?: { dir: string; cacheDir: string };
 }

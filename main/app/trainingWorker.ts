@@ -107,6 +107,7 @@ function serve(channel: Channel): void {
     const data = await loadMnist({ dir: start.dataDir });
     const { startFrom: _startFrom, data: _data, holdout, ...request } = start.request;
     const from: LoadedModel | null = start.fromModelDir ? await loadModelFolder(start.fromModelDir) : null;
+    const fromName = start.fromModelDir ? (start.fromModelName ?? path.basename(start.fromModelDir)) : undefined;
     let pictureRun: PictureRun | null = null;
     if (start.pictures) {
       const folder = await readLabelledFolder(start.pictures.dir, { cacheDir: start.pictures.cacheDir });
@@ -115,6 +116,7 @@ function serve(channel: Channel): void {
         folder,
         holdout: holdout ?? DEFAULT_HOLDOUT,
         from,
+        fromName,
         useMnist: start.request.data !== 'mine',
         preset: from ? undefined : request.preset,
         mnistLimit: request.limit,
@@ -153,7 +155,7 @@ function serve(channel: Channel): void {
           channel.send({ type: 'event', event });
         },
       },
-      pictureRun?.trainedOn ?? (from ? { mnist: { source: data.source, count: trainCount }, fineTunedFrom: { folder: path.basename(start.fromModelDir!), preset } } : undefined),
+      pictureRun?.trainedOn ?? (from ? { mnist: { source: data.source, count: trainCount }, fineTunedFrom: { folder: fromName!, preset } } : undefined),
     );
     const { totalSteps, modelDir } = result;
     const testAccuracy = result.test?.accuracy ?? null;

@@ -21,6 +21,8 @@ export interface PictureRunInput {
   holdout: number;
   /** Start from this model's weights (fine-tuning), or null for a fresh model. */
   from: LoadedModel | null;
+  /** How the metadata names the starting model (default: its folder's name). */
+  fromName?: string;
   /** Mix MNIST in (replay) or train on the pictures alone. */
   useMnist: boolean;
   /** The preset for a fresh model (a fine-tune takes the starting model's). */
@@ -95,7 +97,7 @@ export function preparePictureRun(input: PictureRunInput): PictureRun {
       ...(input.from
         ? {
             fineTunedFrom: {
-              folder: path.basename(input.from.dir),
+              folder: input.fromName ?? path.basename(input.from.dir),
               preset,
               createdAt: meta?.createdAt,
               test: meta?.test,
