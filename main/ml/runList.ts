@@ -7,6 +7,7 @@
  *   checkpoints/      the trainer's resumable state (manifests are read, never the tensors)
  *   history.json      curves and training time (read only when the model's metadata lacks them)
  *   model/            the model of a finished or stopped run, with metadata.json
+ *   start-model/      a fine-tune's own copy of the model it started from (app runs; resumes use it)
  *
  * Listing reads only those small JSON files, all runs in parallel, so a workspace of hundreds of
  * runs lists in well under a second. A run whose files are unreadable or half-written is listed
