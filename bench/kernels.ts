@@ -96,6 +96,21 @@ const kernel = tf.randomNormal([3136, 256]);
 rows.push(measure('MatMul dense (forward)', `${B}x3136 * 3136x256`, 2 * B * 3136 * 256, () => tf.matMul(hidden, kernel)));
 const dHidden = tf.randomNormal([B, 256]);
 rows.push(measure('MatMul dense dW (transposeA)', `(${B}x3136)^T * ${B}x256`, 2 * B * 3136 * 256, () => tf.matMul(hidden, dHidden, true, false)));
+// In training the weights are new data every step, which the backend packs anew (above: the
+// same weights every run, packed once). A copy made outside the timing stands for the new step's weights.
+// (clone() would share the data, and so the packed copy.)
+const kernelValues = kernel.dataSync();
+const newData = () => tf.tensor(kernelValues, kernel.shape);
+let freshKernels = Array.from({ length: RUNS + 1 }, newData);
+let fresh = 0;
+const nextKernel = () => freshKernels[fresh++ % freshKernels.length];
+const refresh = () => {
+  tf.dispose(freshKernels);
+  freshKernels = Array.from({ length: RUNS + 1 }, newData);
+};
+rows.push(measure('MatMul dense (forward), new weights', `${B}x3136 * 3136x256`, 2 * B * 3136 * 256, () => tf.matMul(hidden, nextKernel())));
+refresh();
+rows.push(measure('MatMul dense dx (transposeB), new weights', `${B}x256 * (3136x256)^T`, 2 * B * 3136 * 256, () => tf.matMul(dHidden, nextKernel(), false, true)));
 
 console.log(`WASM kernels at cnn shapes, batch ${B}, ${RUNS} runs each; load average ${os.loadavg()[0].toFixed(2)} on ${os.availableParallelism()} cores`);
 const ceiling = rows[0].cpuGflops;
