@@ -8,7 +8,8 @@
  * (warm, decoding and preprocessing included), the "teach it your own digits" fine-tune targets
  * (bench/fineTune.ts: accuracy on other pictures of a style MNIST lacks, MNIST kept, time), how
  * long a workspace of 200 runs takes to list (a check: it fails the bench above one second) and the
- * process's peak resident memory. With
+ * process's peak resident memory. `--only cnn-target` (not in the default list: 10-25 minutes of
+ * every core) times `cnn` from scratch to 99.3% test accuracy, printing each epoch's. With
  * --peer it also trains the same architectures with PyTorch (bench/peer, set-up in the README),
  * alternating with our own measurement round by round, and prints each round's ratio and their
  * median: these machines are shared and noisy, so only ratios taken side by side mean much.
@@ -35,6 +36,8 @@ import { trainRun } from '../main/ml/runs.ts';
 
 const TARGET_ACCURACY = 0.98;
 const MAX_EPOCHS_TO_TARGET = 30;
+/** Issue 14: `cnn` from scratch to this test accuracy in under 8 minutes (`--only cnn-target`). */
+const CNN_TARGET_ACCURACY = 0.993;
 const WARMUP_STEPS = 10;
 const LATENCY_RUNS = 60;
 /** The PyTorch peers, one per preset we compare (same architecture and recipe). */
@@ -146,8 +149,20 @@ async function trainingThroughput(
   };
 }
 
-/** Wall time from "train" to TARGET_ACCURACY on the test set (the bench's own test evaluations excluded). */
-async function timeToTarget(tmp: string, threads: number, fused: boolean): Promise<{ seconds: number | null; epochs: number; accuracy: number; evalSeconds: number }> {
+/**
+ * Wall time from "train" to `target` test accuracy for `preset` from scratch, checked after every
+ * epoch (the bench's own test evaluations excluded; the recipe is never tuned on them). `onEpoch`
+ * hears each epoch's test accuracy and the seconds so far.
+ */
+async function timeToTarget(
+  tmp: string,
+  threads: number,
+  fused: boolean,
+  preset: PresetName = DEFAULT_PRESET,
+  target = TARGET_ACCURACY,
+  maxEpochs = MAX_EPOCHS_TO_TARGET,
+  onEpoch: (epoch: number, accuracy: number, seconds: number) => void = () => {},
+): Promise<{ seconds: number | null; epochs: number; accuracy: number; evalSeconds: number }> {
   const started = performance.now();
   const data = await loadMnist();
   const controller = new AbortController();
@@ -157,14 +172,15 @@ async function timeToTarget(tmp: string, threads: number, fused: boolean): Promi
   let accuracy = 0;
   const result = await trainModel(
     data,
-    { preset: DEFAULT_PRESET, runDir: path.join(tmp, `target-${Date.now()}`), epochs: MAX_EPOCHS_TO_TARGET, validate: false, checkpointEvery: 1e9, threads, fused },
+    { preset, runDir: path.join(tmp, `target-${Date.now()}`), epochs: maxEpochs, validate: false, checkpointEvery: 1e9, threads, fused },
     {
       signal: controller.signal,
       onEpochEnd: (epoch, model) => {
         const t = performance.now();
         accuracy = evaluateModel(model, data.test).accuracy;
         epochs = epoch;
-        if (accuracy >= TARGET_ACCURACY && reached === null) {
+        onEpoch(epoch, accuracy, (t - started - excluded) / 1000);
+        if (accuracy >= target && reached === null) {
           reached = (t - started - excluded) / 1000;
           controller.abort();
         }
@@ -363,6 +379,18 @@ async function main(): Promise<void> {
       report.epochsTo98 = t.epochs;
       report.accuracyAtStop = t.accuracy;
       log(`${DEFAULT_PRESET}: ${t.seconds === null ? 'did not reach' : `reached`} 98% after ${t.epochs} epochs (${t.accuracy}), ${t.seconds?.toFixed(1)} s`);
+    }
+    if (options.only.has('cnn-target')) {
+      // Issue 14's target: 99.3% test accuracy from scratch in under 8 minutes. About 10-25 minutes
+      // of every core, so only when asked for (--only cnn-target).
+      const epochsLog: { epoch: number; accuracy: number; seconds: number; load: number }[] = [];
+      const t = await timeToTarget(tmp, options.threads, options.fused, 'cnn', CNN_TARGET_ACCURACY, PRESETS.cnn.recipe.defaultEpochs ?? 8, (epoch, accuracy, seconds) => {
+        epochsLog.push({ epoch, accuracy, seconds: Number(seconds.toFixed(1)), load: Number(os.loadavg()[0].toFixed(2)) });
+        log(`cnn epoch ${epoch}: test accuracy ${(accuracy * 100).toFixed(2)}% at ${seconds.toFixed(1)} s [${machineLoad()}]`);
+      });
+      report.cnnSecondsTo993 = t.seconds === null ? null : Number(t.seconds.toFixed(1));
+      report.cnnEpochs = epochsLog;
+      log(`cnn: ${t.seconds === null ? 'did not reach' : 'reached'} 99.3% after ${t.epochs} epochs (${t.accuracy}), ${t.seconds?.toFixed(1)} s`);
     }
     if (options.only.has('eval') || options.only.has('latency')) {
       // A trained model for the remaining measurements: one quick epoch of the default preset.
