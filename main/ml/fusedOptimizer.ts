@@ -4,7 +4,8 @@
  * on an Adam step (each a pass over the weights and a fresh WebAssembly allocation), and the
  * moving average three more: about 9 ms a step of the `fast` preset on one core, as long as its
  * fused gradients (mlpKernel.ts). Here each is one f32x4 loop in our WebAssembly module
- * (assembly/mlpStep.ts), which also keeps Adam's moments; the weights are copied in and out.
+ * (assembly/mlpStep.ts), which also keeps Adam's moments and the moving averages (written to
+ * their variables on demand); the weights are copied in and out.
  *
  * Same arithmetic as tfjs's SGDOptimizer / AdamOptimizer (default betas, the backend's epsilon)
  * up to float rounding, and the same saved state: `getWeights` / `setWeights` use tfjs's names
@@ -45,6 +46,8 @@ interface Slot {
   w: number;
   m: number;
   v: number;
+  /** The moving average (0 until `updateAverages` first runs). */
+  a: number;
   /** Names the moments are saved under (tfjs's `<variable>/m`, `<variable>/v`). */
   names: [string, string];
 }
@@ -55,9 +58,13 @@ export class FusedOptimizer {
   private iterations = 0;
   private readonly kernel = new UpdateKernel();
   private slots: Slot[] = [];
-  /** Scratch for a gradient or a moving average, grown to the largest variable. */
+  /** Scratch for a gradient, grown to the largest variable. */
   private scratch = { at: 0, size: 0 };
   private readonly epsilon: number;
+  /** Whether the slots hold the variables' values as the last step left them. */
+  private weightsHeld = false;
+  /** Whether the slots hold moving averages newer than the tfjs variables. */
+  private averagesHeld = false;
   /** Tensors handed out by the last getWeights (the caller disposes only `iter`). */
   private lent: tf.Tensor[] = [];
 
@@ -71,34 +78,64 @@ export class FusedOptimizer {
 
   /** One step: every named variable moves along its gradient (tfjs's NamedTensor list). */
   applyGradients(gradients: NamedTensor[]): void {
+    this.applyValues(
+      gradients.map(({ name }) => {
+        const variable = tf.engine().registeredVariables[name];
+        if (!variable) throw new Error(`no variable named ${name} to update`);
+        return variable;
+      }),
+      gradients.map(({ tensor }) => valuesOf(tensor)),
+    );
+  }
+
+  /**
+   * One step from gradients given as float arrays, in `variables`' order (no tensors made: the
+   * fused MLP step hands its gradients over this way). Take heap views after any allocation.
+   */
+  applyValues(variables: tf.Variable[], gradients: Float32Array[]): void {
     const step = this.iterations + 1;
     const c1 = 1 - BETA1 ** step;
     const c2 = 1 - BETA2 ** step;
-    gradients.forEach(({ name, tensor }, i) => {
-      const variable = tf.engine().registeredVariables[name];
-      if (!variable) throw new Error(`no variable named ${name} to update`);
-      const slot = this.slot(i, name, variable.shape);
-      const g = this.scratchFor(variable.size);
+    variables.forEach((variable, i) => {
+      const slot = this.slot(i, variable.name, variable.shape);
+      const g = this.scratchFor(slot.size);
       // Views after the last reservation (a growing memory detaches older ones).
       this.kernel.view(slot.w, slot.size).set(valuesOf(variable));
-      this.kernel.view(g, slot.size).set(valuesOf(tensor));
+      this.kernel.view(g, slot.size).set(gradients[i]);
       if (this.kind === 'sgd') this.kernel.sgd(slot.w, g, slot.size, this.learningRate);
       else this.kernel.adam(slot.w, g, slot.m, slot.v, slot.size, this.learningRate, BETA1, BETA2, c1, c2, this.epsilon);
       store(variable, this.kernel.view(slot.w, slot.size));
     });
     this.iterations = step;
+    this.weightsHeld = true;
   }
 
-  /** averages[i] = decay * averages[i] + (1 - decay) * variables[i] (TF's ExponentialMovingAverage). */
+  /**
+   * averages[i] = decay * averages[i] + (1 - decay) * variables[i] (TF's ExponentialMovingAverage),
+   * kept in this optimizer's memory: `averages` is read at the first call and written only by
+   * `writeAverages` (before anything reads it: evaluation, a checkpoint, the run's end).
+   */
   updateAverages(averages: tf.Variable[], variables: tf.Variable[], decay: number): void {
     averages.forEach((average, i) => {
-      const size = average.size;
-      const a = this.scratchFor(size);
       const slot = this.slot(i, variables[i].name, average.shape);
-      this.kernel.view(a, size).set(valuesOf(average));
-      this.kernel.view(slot.w, size).set(valuesOf(variables[i]));
-      this.kernel.average(a, slot.w, size, decay);
-      store(average, this.kernel.view(a, size));
+      if (slot.a === 0) {
+        slot.a = this.kernel.reserve(slot.size);
+        this.kernel.view(slot.a, slot.size).set(valuesOf(average));
+      }
+      // The weights are still in the slot when the last step was ours (they always are in training).
+      if (!this.weightsHeld) this.kernel.view(slot.w, slot.size).set(valuesOf(variables[i]));
+      this.kernel.average(slot.a, slot.w, slot.size, decay);
+    });
+    this.weightsHeld = false;
+    this.averagesHeld = true;
+  }
+
+  /** Writes the moving averages kept by `updateAverages` into `averages`. */
+  writeAverages(averages: tf.Variable[]): void {
+    if (!this.averagesHeld) return;
+    averages.forEach((average, i) => {
+      const slot = this.slots[i];
+      if (slot?.a) store(average, this.kernel.view(slot.a, slot.size));
     });
   }
 
@@ -140,7 +177,7 @@ export class FusedOptimizer {
     let slot = this.slots[i];
     if (!slot) {
       const adam = this.kind === 'adam';
-      slot = { shape, size, w: this.kernel.reserve(size), m: adam ? this.kernel.reserve(size) : 0, v: adam ? this.kernel.reserve(size) : 0, names: [`${name}/m`, `${name}/v`] };
+      slot = { shape, size, w: this.kernel.reserve(size), m: adam ? this.kernel.reserve(size) : 0, v: adam ? this.kernel.reserve(size) : 0, a: 0, names: [`${name}/m`, `${name}/v`] };
       this.slots[i] = slot;
     }
     if (slot.size !== size) throw new Error(`optimizer state for ${name} has ${slot.size} values, the variable ${size}`);

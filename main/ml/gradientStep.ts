@@ -27,6 +27,12 @@ export interface GradientStep {
    * `count` images at the model's current weights. The caller disposes the gradients.
    */
   compute(count: number): Promise<{ loss: number; gradients: tf.NamedTensorMap }>;
+  /**
+   * The same, the gradients as float arrays in trainable-variable order (valid until the next
+   * call), for an optimizer working on arrays (fusedOptimizer.ts): no gradient tensors made.
+   * Offered by the fused MLP steps.
+   */
+  computeValues?(count: number): Promise<{ loss: number; values: Float32Array[] }>;
   /** Ends any worker threads. */
   dispose(): Promise<void>;
 }
@@ -76,6 +82,13 @@ export function shardLosses(
 export function heapView(tensor: tf.Tensor): Float32Array | null {
   if (tf.getBackend() !== 'wasm' || tensor.dtype !== 'float32') return null;
   return (tf.backend() as BackendWasm).typedArrayFromHeap(tensor) as Float32Array;
+}
+
+/** A gradient map as float arrays in `variables`' order (copies); disposes the tensors. */
+export function gradientValues(gradients: tf.NamedTensorMap, variables: tf.Variable[]): Float32Array[] {
+  const values = variables.map((v) => (gradients[v.name].dataSync() as Float32Array).slice());
+  tf.dispose(gradients);
+  return values;
 }
 
 /** Trainable variables of `model`, in the order `model.trainableWeights` lists them. */

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CLASSES, PIXELS } from './dataset.ts';
-import { gradientsOf, heapView, shardLosses, trainableVariables, type GradientStep, type ShardLoss } from './gradientStep.ts';
+import { gradientValues, gradientsOf, heapView, shardLosses, trainableVariables, type GradientStep, type ShardLoss } from './gradientStep.ts';
 import type { TrainingRecipe } from './models.ts';
 import { MLP_STEP_WASM } from './mlpStepWasm.ts';
 
@@ -209,17 +209,26 @@ export function mlpGradientStep(model: tf.LayersModel, recipe: TrainingRecipe, b
   const kernel = new MlpKernel(shape, batchSize);
   const variables = trainableVariables(model);
   const denseLoss = shardLosses(model, recipe, kernel.xs, kernel.labels);
+  const dense = (count: number) => gradientsOf(denseLoss({ start: 0, end: count, total: count, withPenalty: true }), variables);
+  const fused = (count: number) => {
+    readWeights(variables, kernel.weights);
+    return kernel.compute(0, count, count) + kernel.addPenalty(recipe.l2);
+  };
   return {
     xs: kernel.xs,
     labels: kernel.labels,
     threads: 1,
     compute: (count) => {
-      if (kernel.density(0, count) > DENSE_CROSSOVER) {
-        return Promise.resolve(gradientsOf(denseLoss({ start: 0, end: count, total: count, withPenalty: true }), variables));
-      }
-      readWeights(variables, kernel.weights);
-      const loss = kernel.compute(0, count, count) + kernel.addPenalty(recipe.l2);
+      if (kernel.density(0, count) > DENSE_CROSSOVER) return Promise.resolve(dense(count));
+      const loss = fused(count);
       return Promise.resolve({ loss, gradients: gradientTensors(variables, kernel.gradients) });
+    },
+    computeValues: (count) => {
+      if (kernel.density(0, count) > DENSE_CROSSOVER) {
+        const { loss, gradients } = dense(count);
+        return Promise.resolve({ loss, values: gradientValues(gradients, variables) });
+      }
+      return Promise.resolve({ loss: fused(count), values: kernel.gradients });
     },
     dispose: () => Promise.resolve(),
   };

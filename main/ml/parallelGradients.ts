@@ -204,7 +204,8 @@ export async function parallelGradientStep(model: tf.LayersModel, recipe: Traini
   const kernelNames = new Set(kernelsOf(model).map((k) => (k.read() as tf.Variable).name));
   const decay = recipe.l2;
 
-  const compute = async (count: number) => {
+  /** One step's loss and gradients: as tensors, or `asValues` as arrays (no gradient tensors). */
+  const run = async (count: number, asValues: boolean) => {
     variables.forEach((v, i) => weights.set(heapView(v) ?? (v.dataSync() as Float32Array), slots[i].offset));
     const shards = Math.min(threads, count);
     const replies = workers.slice(0, shards - 1).map((worker, w) => {
@@ -252,6 +253,12 @@ export async function parallelGradientStep(model: tf.LayersModel, recipe: Traini
       });
       // The kernel holds this step's weights: it adds the L2 term in one f32x4 pass.
       if (!own) penalty = kernel!.addPenalty(decay);
+      if (asValues) {
+        // The fused kernel's sums are its own memory (valid until the next step); tfjs's are copied.
+        const values = sums.map(({ sum }) => (own ? sum.slice() : sum));
+        if (own) tf.dispose(own.gradients);
+        return { loss: loss + penalty, gradients, values };
+      }
       variables.forEach((v, i) => {
         const { sum, inPlace } = sums[i];
         const ownGradient = own?.gradients[v.name];
@@ -264,14 +271,25 @@ export async function parallelGradientStep(model: tf.LayersModel, recipe: Traini
       tf.dispose(gradients);
       throw error;
     }
-    return { loss: loss + penalty, gradients };
+    return { loss: loss + penalty, gradients, values: [] as Float32Array[] };
   };
 
   return {
     xs,
     labels,
     threads,
-    compute,
+    compute: async (count) => {
+      const { loss, gradients } = await run(count, false);
+      return { loss, gradients };
+    },
+    ...(kernel
+      ? {
+          computeValues: async (count: number) => {
+            const { loss, values } = await run(count, true);
+            return { loss, values };
+          },
+        }
+      : {}),
     dispose: async () => {
       await Promise.all(workers.map((w) => w.terminate()));
     },

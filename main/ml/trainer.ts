@@ -282,6 +282,7 @@ async function runTraining(data: MnistSplits, requested: TrainingOptions, hooks:
   const augmentRandom = seededRandom(settings.seed + step);
 
   const writeCheckpoint = async () => {
+    if (optimizer instanceof FusedOptimizer) optimizer.writeAverages(averages);
     const optimizerWeights = await optimizer.getWeights();
     try {
       await saveCheckpoint(options.runDir, { step, settings, weights: model.getWeights(), averages, optimizer: optimizerWeights });
@@ -335,9 +336,18 @@ async function runTraining(data: MnistSplits, requested: TrainingOptions, hooks:
 
     const learningRate = learningRateAt(step, settings.learningRate, recipe.learningRateDecay, stepsPerEpoch);
     setLearningRate(optimizer, learningRate);
-    const { loss: lossValue, gradients } = await gradientStep.compute(n);
-    optimizer.applyGradients(Object.entries(gradients).map(([name, tensor]) => ({ name, tensor })));
-    tf.dispose(gradients);
+    let lossValue: number;
+    if (optimizer instanceof FusedOptimizer && gradientStep.computeValues) {
+      // Gradients as arrays straight from the fused step into the fused update: no tensors.
+      const { loss, values } = await gradientStep.computeValues(n);
+      optimizer.applyValues(trainable, values);
+      lossValue = loss;
+    } else {
+      const { loss, gradients } = await gradientStep.compute(n);
+      optimizer.applyGradients(Object.entries(gradients).map(([name, tensor]) => ({ name, tensor })));
+      tf.dispose(gradients);
+      lossValue = loss;
+    }
     step++;
     if (averages.length > 0) {
       const decay = movingAverageDecayAt(step, recipe.movingAverageDecay);
@@ -354,6 +364,8 @@ async function runTraining(data: MnistSplits, requested: TrainingOptions, hooks:
     emit({ type: 'progress', step, epoch, loss: lossValue, learningRate, samplesPerSecond });
 
     const epochEnded = step % stepsPerEpoch === 0 || step === settings.totalSteps;
+    // The fused optimizer keeps the moving averages in its own memory between uses.
+    if (epochEnded && optimizer instanceof FusedOptimizer) optimizer.writeAverages(averages);
     if (epochEnded && options.validate !== false && data.validation.count > 0) {
       const seconds = (performance.now() - epochStarted) / 1000;
       const [metrics, images] = await withAveragedWeights(model, averages, () => [
