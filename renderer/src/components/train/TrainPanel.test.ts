@@ -350,6 +350,10 @@ describe('TrainPanel with my digits', () => {
     api.emit('training', { type: 'epoch', epoch: 1, step: 10, validationAccuracy: 0.9, validationLoss: 0.3, seconds: 1, imagesAccuracy: 0.75 });
     await waitFor(() => expect(validationPlot().labels).toEqual(['MNIST validation', 'My digits (held out, 12 pictures)']));
     await waitFor(() => expect(validationPlot().data).toEqual([[1], [0.9], [0.75]]));
+    // The text alternative names both lines, not only the last one.
+    expect(screen.getByRole('img', { name: /^Validation accuracy: / }).getAttribute('aria-label')).toBe(
+      'Validation accuracy: 1 points, 2 curves; mnist validation 90.00% at epoch 1; lowest 90.00%, highest 90.00%. my digits (held out, 12 pictures) 75.0% at epoch 1; lowest 75.0%, highest 75.0%',
+    );
     expect(screen.getByTestId('held-out-caveat').textContent).toBe(
       'Only 12 pictures are held out: each one moves the held-out accuracy by 8 points, so treat it as a rough sign, not a measurement.',
     );
