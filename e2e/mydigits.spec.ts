@@ -100,7 +100,7 @@ test('teach mode, fine-tune, and a digit read wrong before is read right after',
   await train.getByLabel('Data', { exact: true }).selectOption('mnist+mine');
   await expect(train.getByLabel('Batch size')).toHaveValue('100');
   // A fifth of each digit's 3 drawings rounds to 1: 10 pictures kept aside, and the form says what that can tell.
-  await expect(train.getByLabel('Keep some of my digits aside to check the model')).toHaveValue('0.2');
+  await expect(train.getByLabel('My digits kept aside to check')).toHaveValue('0.2');
   await expect(train.getByTestId('holdout-count')).toContainText('Of the 30 pictures in "My digits", 10 kept aside and 20 to train on.');
   await expect(train.getByTestId('holdout-count')).toContainText('each one moves the held-out accuracy by 10 points');
   await train.getByRole('button', { name: /^Start/ }).click();

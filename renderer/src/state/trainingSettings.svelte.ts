@@ -123,8 +123,7 @@ export class TrainingSettings {
     if (request.batchSize !== undefined) this.batchSize = request.batchSize;
     if (request.learningRate !== undefined) this.learningRate = request.learningRate;
     this.limit = request.limit ?? null;
-    this.startFrom = request.startFrom ?? 'scratch';
-    this.data = request.data ?? 'mnist';
+    // Start from and Data stay as they are: a new run after a fine-tune is often a fresh one.
     this.holdout = request.holdout ?? DEFAULT_HOLDOUT;
   }
 

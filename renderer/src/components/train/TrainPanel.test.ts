@@ -288,13 +288,13 @@ describe('TrainPanel with my digits', () => {
     ...(heldOutPictures === undefined ? {} : { heldOutPictures }),
   });
   const validationPlot = () => plots.filter((plot) => plot.title === 'MNIST validation').at(-1)!;
-  const holdoutSelect = () => screen.getByLabelText('Keep some of my digits aside to check the model') as HTMLSelectElement;
+  const holdoutSelect = () => screen.getByLabelText('My digits kept aside to check') as HTMLSelectElement;
 
   it('offers the share of my digits kept aside only when the data includes them, and sends it', async () => {
     // 3 pictures of each digit but one 0 and six 7s: a fifth rounds to 1 per digit (none of the lone 0, 1 of the 7s).
     const perDigit = [1, 3, 3, 3, 3, 3, 3, 6, 3, 3];
     const { api } = setup(undefined, { myDigitsPerDigit: perDigit });
-    expect(screen.queryByLabelText('Keep some of my digits aside to check the model')).toBeNull();
+    expect(screen.queryByLabelText('My digits kept aside to check')).toBeNull();
     await fireEvent.change(screen.getByLabelText('Data', { selector: 'select' }), { target: { value: 'mnist+mine' } });
     expect(holdoutSelect().value).toBe('0.2');
     expect(screen.getByText(/The same share of each digit is set aside and never trained on/)).toBeTruthy();
