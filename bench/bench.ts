@@ -156,7 +156,7 @@ async function trainingThroughput(
  */
 async function timeToTarget(
   tmp: string,
-  threads: number,
+  threads: number | 'auto',
   fused: boolean,
   preset: PresetName = DEFAULT_PRESET,
   target = TARGET_ACCURACY,
@@ -373,7 +373,8 @@ async function main(): Promise<void> {
     }
     let model: tf.LayersModel | null = null;
     if (options.only.has('target')) {
-      const t = await timeToTarget(tmp, options.threads, options.fused);
+      // As the app and the CLI train it: 'auto' threads unless --threads is given.
+      const t = await timeToTarget(tmp, values.threads === undefined ? 'auto' : options.threads, options.fused);
       report.defaultPreset = DEFAULT_PRESET;
       report.secondsTo98 = t.seconds === null ? null : Number(t.seconds.toFixed(1));
       report.epochsTo98 = t.epochs;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from './backend.ts';
 import { sliceImageSet, type MnistSplits } from './dataset.ts';
 import { loadMnist } from './mnist.ts';
-import { MIN_PARALLEL_SAMPLES, defaultTrainingThreads, shardRange } from './parallelGradients.ts';
+import { FUSED_MLP_MIN_PARALLEL_SAMPLES, MIN_PARALLEL_SAMPLES, defaultTrainingThreads, shardRange } from './parallelGradients.ts';
 import { trainModel, type TrainingOptions } from './trainer.ts';
 
 let data: MnistSplits;
@@ -68,6 +68,11 @@ describe('defaultTrainingThreads', () => {
     expect(defaultTrainingThreads('cpu', MIN_PARALLEL_SAMPLES)).toBe(os.availableParallelism());
     expect(defaultTrainingThreads('wasm', MIN_PARALLEL_SAMPLES - 1)).toBe(1);
     expect(defaultTrainingThreads('native')).toBe(1);
+  });
+
+  it('keeps the default preset on one thread through the fused MLP step (its 6 epochs are a short run there)', () => {
+    expect(defaultTrainingThreads('wasm', 360_000, FUSED_MLP_MIN_PARALLEL_SAMPLES)).toBe(1);
+    expect(defaultTrainingThreads('wasm', 50_000 * 200, FUSED_MLP_MIN_PARALLEL_SAMPLES)).toBe(os.availableParallelism());
   });
 });
 

@@ -89,14 +89,21 @@ export interface ParallelOptions {
  * run this short (about 20 s on one core) does not win back by much.
  */
 export const MIN_PARALLEL_SAMPLES = 200_000;
+/**
+ * The same for the fused MLP step (mlpKernel.ts), about 3x quicker per image: the default preset's
+ * six epochs (360,000 images, about 10 s on one core) train on one thread. Measured at load 6 on
+ * 2 cores (`npm run bench -- --only target --threads T`): 98% in 6.9 / 7.9 s on one thread, 11.1 /
+ * 12.3 s on two (a step of ~10 ms waits for the slower thread, and the worker takes a second to start).
+ */
+export const FUSED_MLP_MIN_PARALLEL_SAMPLES = 1_000_000;
 
 /**
  * Threads worth using to train `samples` more images on `backend`: every core for the portable
  * backends; one for native TensorFlow, which spreads its own kernels over the cores; one for
- * short runs (MIN_PARALLEL_SAMPLES).
+ * short runs (below `minSamples`: MIN_PARALLEL_SAMPLES, or FUSED_MLP_MIN_PARALLEL_SAMPLES).
  */
-export function defaultTrainingThreads(backend: BackendName | undefined, samples = Infinity): number {
-  if (backend === 'native' || samples < MIN_PARALLEL_SAMPLES) return 1;
+export function defaultTrainingThreads(backend: BackendName | undefined, samples = Infinity, minSamples = MIN_PARALLEL_SAMPLES): number {
+  if (backend === 'native' || samples < minSamples) return 1;
   return Math.max(1, os.availableParallelism());
 }
 

@@ -14,8 +14,8 @@ import { evaluateModel } from './evaluate.ts';
 import { localGradientStep, type GradientStep } from './gradientStep.ts';
 import { PRESETS, createModel, type PresetName, type TrainingRecipe } from './models.ts';
 import { FusedOptimizer } from './fusedOptimizer.ts';
-import { mlpGradientStep } from './mlpKernel.ts';
-import { defaultTrainingThreads, parallelGradientStep } from './parallelGradients.ts';
+import { mlpGradientStep, mlpShapeOf } from './mlpKernel.ts';
+import { FUSED_MLP_MIN_PARALLEL_SAMPLES, MIN_PARALLEL_SAMPLES, defaultTrainingThreads, parallelGradientStep } from './parallelGradients.ts';
 import { seededRandom } from './random.ts';
 import { epochOrder, fillBatch } from './batches.ts';
 import { learningRateAt, movingAverageDecayAt } from './schedule.ts';
@@ -215,7 +215,9 @@ async function openGradientStep(
 ): Promise<GradientStep> {
   const { preset, seed, batchSize } = settings;
   const backend = activeBackend();
-  const threads = wanted === 'auto' ? defaultTrainingThreads(backend, (settings.totalSteps - firstStep) * batchSize) : wanted;
+  const fusedMlp = fused && mlpShapeOf(model) !== null;
+  const minSamples = fusedMlp ? FUSED_MLP_MIN_PARALLEL_SAMPLES : MIN_PARALLEL_SAMPLES;
+  const threads = wanted === 'auto' ? defaultTrainingThreads(backend, (settings.totalSteps - firstStep) * batchSize, minSamples) : wanted;
   if (threads <= 1) return (fused ? mlpGradientStep(model, recipe, batchSize) : null) ?? localGradientStep(model, recipe, batchSize);
   return parallelGradientStep(model, recipe, { preset, seed, batchSize, threads, backend, fusedMlp: fused });
 }
