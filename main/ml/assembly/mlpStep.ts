@@ -159,62 +159,83 @@ function gatherNonzero(start: i32, end: i32): void {
 }
 
 /**
- * h[b] = relu(b1 + sum over entries of value * W1[pixel]) for the `count` gathered images. Strip
- * by strip over all images, so a strip's column of W1 (inputs x 128 bytes) stays in cache.
+ * out[0..32) = init[0..32) (or 0) + sum over entries e in [from, to) of value[e] * the 32 floats
+ * at column + offset[e] * stride, with ReLU on the way out when `relu`: 8 registers of 4 floats,
+ * each row element loaded once. Both first-layer products are made of these.
+ */
+// @ts-ignore: decorator
+@inline function stripSum(column: usize, values: usize, offsets: usize, stride: usize, from: i32, to: i32, init: usize, out: usize, relu: bool): void {
+  const zero = f32x4.splat(0);
+  let a0 = init ? v128.load(init, 0) : zero;
+  let a1 = init ? v128.load(init, 16) : zero;
+  let a2 = init ? v128.load(init, 32) : zero;
+  let a3 = init ? v128.load(init, 48) : zero;
+  let a4 = init ? v128.load(init, 64) : zero;
+  let a5 = init ? v128.load(init, 80) : zero;
+  let a6 = init ? v128.load(init, 96) : zero;
+  let a7 = init ? v128.load(init, 112) : zero;
+  for (let e = from; e < to; e++) {
+    const v = f32x4.splat(load<f32>(values + (<usize>e << 2)));
+    const r = column + <usize>load<i32>(offsets + (<usize>e << 2)) * stride;
+    a0 = f32x4.add(a0, f32x4.mul(v, v128.load(r, 0)));
+    a1 = f32x4.add(a1, f32x4.mul(v, v128.load(r, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(v, v128.load(r, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(v, v128.load(r, 48)));
+    a4 = f32x4.add(a4, f32x4.mul(v, v128.load(r, 64)));
+    a5 = f32x4.add(a5, f32x4.mul(v, v128.load(r, 80)));
+    a6 = f32x4.add(a6, f32x4.mul(v, v128.load(r, 96)));
+    a7 = f32x4.add(a7, f32x4.mul(v, v128.load(r, 112)));
+  }
+  if (relu) {
+    a0 = f32x4.max(a0, zero);
+    a1 = f32x4.max(a1, zero);
+    a2 = f32x4.max(a2, zero);
+    a3 = f32x4.max(a3, zero);
+    a4 = f32x4.max(a4, zero);
+    a5 = f32x4.max(a5, zero);
+    a6 = f32x4.max(a6, zero);
+    a7 = f32x4.max(a7, zero);
+  }
+  v128.store(out, a0, 0);
+  v128.store(out, a1, 16);
+  v128.store(out, a2, 32);
+  v128.store(out, a3, 48);
+  v128.store(out, a4, 64);
+  v128.store(out, a5, 80);
+  v128.store(out, a6, 96);
+  v128.store(out, a7, 112);
+}
+
+/** The same for 4 floats (the hidden units after the last whole strip). */
+// @ts-ignore: decorator
+@inline function vectorSum(column: usize, values: usize, offsets: usize, stride: usize, from: i32, to: i32, init: usize, out: usize, relu: bool): void {
+  const zero = f32x4.splat(0);
+  let a = init ? v128.load(init) : zero;
+  for (let e = from; e < to; e++) {
+    const v = f32x4.splat(load<f32>(values + (<usize>e << 2)));
+    a = f32x4.add(a, f32x4.mul(v, v128.load(column + <usize>load<i32>(offsets + (<usize>e << 2)) * stride)));
+  }
+  v128.store(out, relu ? f32x4.max(a, zero) : a);
+}
+
+/**
+ * h[b] = relu(b1 + sum over the image's nonzero pixels p of x[b, p] W1[p]) for the `count`
+ * gathered images. Strip by strip over all images, so a strip's column of W1 stays in cache.
  */
 function forwardHidden(count: i32): void {
-  const zero = f32x4.splat(0);
   const rowBytes = <usize>hidden << 2;
-  let c: i32 = 0;
-  for (; c + STRIP <= hidden; c += STRIP) {
+  for (let c: i32 = 0; c < hidden; ) {
+    const whole = c + STRIP <= hidden;
+    const column = w1 + (<usize>c << 2);
     const bias = b1 + (<usize>c << 2);
-    const column = w1 + (<usize>c << 2);
     for (let b = 0; b < count; b++) {
       const from = load<i32>(rowStart + (<usize>b << 2));
       const to = load<i32>(rowStart + (<usize>(b + 1) << 2));
-      let a0 = v128.load(bias, 0);
-      let a1 = v128.load(bias, 16);
-      let a2 = v128.load(bias, 32);
-      let a3 = v128.load(bias, 48);
-      let a4 = v128.load(bias, 64);
-      let a5 = v128.load(bias, 80);
-      let a6 = v128.load(bias, 96);
-      let a7 = v128.load(bias, 112);
-      for (let e = from; e < to; e++) {
-        const v = f32x4.splat(load<f32>(rowValue + (<usize>e << 2)));
-        const r = column + <usize>load<i32>(rowPixel + (<usize>e << 2)) * rowBytes;
-        a0 = f32x4.add(a0, f32x4.mul(v, v128.load(r, 0)));
-        a1 = f32x4.add(a1, f32x4.mul(v, v128.load(r, 16)));
-        a2 = f32x4.add(a2, f32x4.mul(v, v128.load(r, 32)));
-        a3 = f32x4.add(a3, f32x4.mul(v, v128.load(r, 48)));
-        a4 = f32x4.add(a4, f32x4.mul(v, v128.load(r, 64)));
-        a5 = f32x4.add(a5, f32x4.mul(v, v128.load(r, 80)));
-        a6 = f32x4.add(a6, f32x4.mul(v, v128.load(r, 96)));
-        a7 = f32x4.add(a7, f32x4.mul(v, v128.load(r, 112)));
-      }
-      const o = hid + <usize>b * rowBytes + (<usize>c << 2);
-      v128.store(o, f32x4.max(a0, zero), 0);
-      v128.store(o, f32x4.max(a1, zero), 16);
-      v128.store(o, f32x4.max(a2, zero), 32);
-      v128.store(o, f32x4.max(a3, zero), 48);
-      v128.store(o, f32x4.max(a4, zero), 64);
-      v128.store(o, f32x4.max(a5, zero), 80);
-      v128.store(o, f32x4.max(a6, zero), 96);
-      v128.store(o, f32x4.max(a7, zero), 112);
+      const out = hid + <usize>b * rowBytes + (<usize>c << 2);
+      if (whole) stripSum(column, rowValue, rowPixel, rowBytes, from, to, bias, out, true);
+      else vectorSum(column, rowValue, rowPixel, rowBytes, from, to, bias, out, true);
     }
-  }
-  for (; c < hidden; c += 4) {
-    const column = w1 + (<usize>c << 2);
-    for (let b = 0; b < count; b++) {
-      const from = load<i32>(rowStart + (<usize>b << 2));
-      const to = load<i32>(rowStart + (<usize>(b + 1) << 2));
-      let a = v128.load(b1 + (<usize>c << 2));
-      for (let e = from; e < to; e++) {
-        const v = f32x4.splat(load<f32>(rowValue + (<usize>e << 2)));
-        a = f32x4.add(a, f32x4.mul(v, v128.load(column + <usize>load<i32>(rowPixel + (<usize>e << 2)) * rowBytes)));
-      }
-      v128.store(hid + <usize>b * rowBytes + (<usize>c << 2), f32x4.max(a, zero));
-    }
+    c += whole ? STRIP : 4;
   }
 }
 
@@ -370,55 +391,18 @@ function backwardOutput(count: i32): void {
  * Strip by strip over all pixels, so a strip's column of dh (batch x 128 bytes) stays in cache.
  */
 function backwardHidden(): void {
-  const zero = f32x4.splat(0);
   const rowBytes = <usize>hidden << 2;
-  for (let p = 0; p < inputs; p++) {
-    if (load<i32>(colStart + (<usize>p << 2)) == load<i32>(colStart + (<usize>(p + 1) << 2))) memory.fill(gw1 + <usize>p * rowBytes, 0, rowBytes);
-  }
-  let c: i32 = 0;
-  for (; c + STRIP <= hidden; c += STRIP) {
+  for (let c: i32 = 0; c < hidden; ) {
+    const whole = c + STRIP <= hidden;
     const column = dhid + (<usize>c << 2);
     for (let p = 0; p < inputs; p++) {
       const from = load<i32>(colStart + (<usize>p << 2));
       const to = load<i32>(colStart + (<usize>(p + 1) << 2));
-      if (from == to) continue;
-      let a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;
-      for (let e = from; e < to; e++) {
-        const v = f32x4.splat(load<f32>(colValue + (<usize>e << 2)));
-        const r = column + <usize>load<i32>(colImage + (<usize>e << 2));
-        a0 = f32x4.add(a0, f32x4.mul(v, v128.load(r, 0)));
-        a1 = f32x4.add(a1, f32x4.mul(v, v128.load(r, 16)));
-        a2 = f32x4.add(a2, f32x4.mul(v, v128.load(r, 32)));
-        a3 = f32x4.add(a3, f32x4.mul(v, v128.load(r, 48)));
-        a4 = f32x4.add(a4, f32x4.mul(v, v128.load(r, 64)));
-        a5 = f32x4.add(a5, f32x4.mul(v, v128.load(r, 80)));
-        a6 = f32x4.add(a6, f32x4.mul(v, v128.load(r, 96)));
-        a7 = f32x4.add(a7, f32x4.mul(v, v128.load(r, 112)));
-      }
-      const o = gw1 + <usize>p * rowBytes + (<usize>c << 2);
-      v128.store(o, a0, 0);
-      v128.store(o, a1, 16);
-      v128.store(o, a2, 32);
-      v128.store(o, a3, 48);
-      v128.store(o, a4, 64);
-      v128.store(o, a5, 80);
-      v128.store(o, a6, 96);
-      v128.store(o, a7, 112);
+      const out = gw1 + <usize>p * rowBytes + (<usize>c << 2);
+      if (whole) stripSum(column, colValue, colImage, 1, from, to, 0, out, false);
+      else vectorSum(column, colValue, colImage, 1, from, to, 0, out, false);
     }
-  }
-  for (; c < hidden; c += 4) {
-    const column = dhid + (<usize>c << 2);
-    for (let p = 0; p < inputs; p++) {
-      const from = load<i32>(colStart + (<usize>p << 2));
-      const to = load<i32>(colStart + (<usize>(p + 1) << 2));
-      if (from == to) continue;
-      let a = zero;
-      for (let e = from; e < to; e++) {
-        const v = f32x4.splat(load<f32>(colValue + (<usize>e << 2)));
-        a = f32x4.add(a, f32x4.mul(v, v128.load(column + <usize>load<i32>(colImage + (<usize>e << 2)))));
-      }
-      v128.store(gw1 + <usize>p * rowBytes + (<usize>c << 2), a);
-    }
+    c += whole ? STRIP : 4;
   }
 }
 
