@@ -12,8 +12,8 @@ describe('held-out pictures', () => {
   it('says what a small held-out figure can tell, and that none held out means no figure', () => {
     expect(heldOutCaveat(0)).toMatch(/No pictures are held out, so there is no accuracy on unseen pictures of yours/);
     expect(heldOutCaveat(1)).toBe('Only 1 picture is held out: each one moves the held-out accuracy by 100 points, so treat it as a rough sign, not a measurement.');
-    expect(heldOutCaveat(12)).toMatch(/^Only 12 pictures are held out: each one moves the held-out accuracy by 8 points/);
-    expect(heldOutCaveat(29)).toMatch(/by 3 points/);
+    expect(heldOutCaveat(12)).toMatch(/^Only 12 pictures are held out: each one moves the held-out accuracy by 8.3 points/);
+    expect(heldOutCaveat(29)).toMatch(/by 3.4 points/);
     expect(heldOutCaveat(30)).toBeNull();
   });
 });

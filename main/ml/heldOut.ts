@@ -27,9 +27,14 @@ export function heldOutCount(perDigit: readonly number[], fraction: number): num
   return perDigit.reduce((sum, count) => sum + heldOutOfDigit(count, fraction), 0);
 }
 
-/** Points one picture is worth in an accuracy measured on `count` pictures (rounded). */
-export function pointsPerPicture(count: number): number {
-  return Math.round(100 / count);
+/**
+ * Points one picture is worth in an accuracy measured on `count` pictures, as shown: one
+ * decimal below 10 points ("3.3"), whole points from 10 ("10", "100"). The one rule for every
+ * small-set warning (held-out pictures here, Evaluate on My digits in the window).
+ */
+export function pointsPerPicture(count: number): string {
+  const points = 100 / count;
+  return points >= 10 ? String(Math.round(points)) : points.toFixed(1);
 }
 
 /** What the held-out figure can tell, in one sentence (null when it is big enough to trust). */

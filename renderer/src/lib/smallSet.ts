@@ -3,6 +3,7 @@
  * pictures one picture moves the accuracy by 3.3 points, and a digit with 3 pictures can only
  * score 0, 33, 67 or 100%.
  */
+import { pointsPerPicture } from '../../../main/ml/heldOut.ts';
 
 /** Below this many pictures of a digit, figures on the set are a rough sign, not a measurement. */
 export const FEW_PER_DIGIT = 10;
@@ -22,7 +23,7 @@ export function smallSetCaveat(perDigit: readonly number[]): string[] | null {
   const few = perDigit.flatMap((n, digit) => (n > 0 && n < FEW_PER_DIGIT ? [digit] : []));
   if (count === 0 || (missing.length === 0 && few.length === 0)) return null;
   const lines = [
-    `These figures rest on only ${count} ${count === 1 ? 'picture' : 'pictures'}: each picture read right or wrong moves the accuracy by ${(100 / count).toFixed(1)} points.`,
+    `These figures rest on only ${count} ${count === 1 ? 'picture' : 'pictures'}: each picture read right or wrong moves the accuracy by ${pointsPerPicture(count)} points.`,
   ];
   if (few.length > 0) {
     const fewest = Math.min(...few.map((digit) => perDigit[digit]));
