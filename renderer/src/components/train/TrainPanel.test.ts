@@ -355,12 +355,12 @@ describe('TrainPanel with my digits', () => {
       'Validation accuracy: 1 points, 2 curves; mnist validation 90.00% at epoch 1; lowest 90.00%, highest 90.00%. my digits (held out, 12 pictures) 75.0% at epoch 1; lowest 75.0%, highest 75.0%',
     );
     expect(screen.getByTestId('held-out-caveat').textContent).toBe(
-      'Only 12 pictures are held out: each one moves the held-out accuracy by 8 points, so treat it as a rough sign, not a measurement.',
+      'Only 12 pictures are held out: each one moves the held-out accuracy by 8.3 points, so treat it as a rough sign, not a measurement.',
     );
     api.emit('training', { type: 'done', runId: 'run-3', testAccuracy: 0.94, imagesAccuracy: 11 / 12, model: MODEL_INFO, before: { testAccuracy: 0.95, imagesAccuracy: 0.5 } });
     const summary = await screen.findByTestId('before-after');
     expect(summary.textContent?.replace(/\s+/g, ' ').trim()).toBe('My digits (held out, 12 pictures): 50.00% → 91.67%. MNIST test: 95.00% → 94.00%.');
-    expect(screen.getByTestId('before-after-caveat').textContent).toMatch(/^Only 12 pictures are held out: each one moves the held-out accuracy by 8 points/);
+    expect(screen.getByTestId('before-after-caveat').textContent).toMatch(/^Only 12 pictures are held out: each one moves the held-out accuracy by 8.3 points/);
   });
 
   it('an MNIST-only run draws no my-digits line and gives no caveat', async () => {
