@@ -373,8 +373,10 @@ async function main(): Promise<void> {
     }
     let model: tf.LayersModel | null = null;
     if (options.only.has('target')) {
-      // As the app and the CLI train it: 'auto' threads unless --threads is given.
-      const t = await timeToTarget(tmp, values.threads === undefined ? 'auto' : options.threads, options.fused);
+      // As the app and the CLI train it: the preset's own run (its default epochs, which 'auto'
+      // threads are chosen for), stopped at 98%; 'auto' threads unless --threads is given.
+      const epochs = PRESETS[DEFAULT_PRESET].recipe.defaultEpochs ?? MAX_EPOCHS_TO_TARGET;
+      const t = await timeToTarget(tmp, values.threads === undefined ? 'auto' : options.threads, options.fused, DEFAULT_PRESET, TARGET_ACCURACY, epochs);
       report.defaultPreset = DEFAULT_PRESET;
       report.secondsTo98 = t.seconds === null ? null : Number(t.seconds.toFixed(1));
       report.epochsTo98 = t.epochs;

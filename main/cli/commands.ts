@@ -83,7 +83,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       threads: {
         type: 'string',
         value: 'N',
-        help: "threads sharing each step's arithmetic on the wasm and cpu backends (default: one per core for runs of 200,000+ images, else 1; native TensorFlow: 1, it has its own); the result equals one thread's up to rounding",
+        help: "threads sharing each step's arithmetic on the wasm and cpu backends (default: one per core for runs of 200,000+ images, else 1; 1 for the seed and fast presets, whose fused step is too short to share; native TensorFlow: 1, it has its own); the result equals one thread's up to rounding",
       },
       backend: FLAGS.backend,
       json: FLAGS.json,

@@ -90,12 +90,15 @@ export interface ParallelOptions {
  */
 export const MIN_PARALLEL_SAMPLES = 200_000;
 /**
- * The same for the fused MLP step (mlpKernel.ts), about 3x quicker per image: the default preset's
- * six epochs (360,000 images, about 10 s on one core) train on one thread. Measured at load 6 on
- * 2 cores (`npm run bench -- --only target --threads T`): 98% in 6.9 / 7.9 s on one thread, 11.1 /
- * 12.3 s on two (a step of ~10 ms waits for the slower thread, and the worker takes a second to start).
+ * The same for the fused MLP step (mlpKernel.ts): never (`auto` gives it one thread). Its steps
+ * take 4-11 ms, and handing shards to a worker and waiting for it costs about as much as it saves
+ * on these 2-vCPU machines even when quiet (load 1.5, `npm run bench -- --only seed,fast --threads
+ * T --steps 150`, alternating: seed 35,467 / 36,141 samples/s on one thread, 27,798 / 29,490 on
+ * two; fast 38,158 / 36,697 on one, 35,875 / 37,740 on two), and loses under load (load 6: the
+ * default preset to 98% in 6.9 / 7.9 s on one thread, 11.1 / 12.3 s on two). `--threads N` still
+ * spreads it.
  */
-export const FUSED_MLP_MIN_PARALLEL_SAMPLES = 1_000_000;
+export const FUSED_MLP_MIN_PARALLEL_SAMPLES = Infinity;
 
 /**
  * Threads worth using to train `samples` more images on `backend`: every core for the portable
