@@ -31,6 +31,7 @@ import { renderMnistDigitPhoto } from '../test/testImages.ts';
 import { defaultTrainingThreads } from '../main/ml/parallelGradients.ts';
 import { trainModel } from '../main/ml/trainer.ts';
 import { FINE_TUNE_TARGETS, measureFineTune, trainDefaultModel } from './fineTune.ts';
+import { median } from './measure.ts';
 import { listRuns, runsDir } from '../main/ml/runList.ts';
 import { trainRun } from '../main/ml/runs.ts';
 
@@ -53,11 +54,6 @@ const PEER_STEPS: Partial<Record<PresetName, number>> = { seed: 150, cnn: 30 };
 const RUN_LIST_RUNS = 200;
 const RUN_LIST_BUDGET_MS = 1000;
 
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);

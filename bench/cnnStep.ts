@@ -6,7 +6,6 @@
  * wall clock, and this thread's CPU time for the whole step.
  * Run it at the batch a worker computes (50 with 2 threads) and at the whole batch (100).
  */
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
@@ -16,6 +15,7 @@ import { localGradientStep } from '../main/ml/gradientStep.ts';
 import { loadMnist } from '../main/ml/mnist.ts';
 import { createModel, PRESETS } from '../main/ml/models.ts';
 import { seededRandom } from '../main/ml/random.ts';
+import { median, threadCpuMs as cpuMs } from './measure.ts';
 
 const { values } = parseArgs({
   options: { batch: { type: 'string' }, steps: { type: 'string' }, backend: { type: 'string' } },
@@ -23,19 +23,6 @@ const { values } = parseArgs({
 const BATCH = Number(values.batch ?? 100);
 const STEPS = Number(values.steps ?? 8);
 
-/** This thread's CPU time in ms (Linux), or NaN. */
-function cpuMs(): number {
-  try {
-    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
-  } catch {
-    return NaN;
-  }
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((p, q) => p - q);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** A kernel call named by its kernel and input shapes, so conv1's and conv2's calls stay apart. */
 function label(name: string, shapes: number[][]): string {

@@ -5,24 +5,16 @@
  * the same run: XNNPACK's matrix multiply on large square matrices, the fastest arithmetic this
  * backend does on one core.
  */
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../main/ml/backend.ts';
+import { threadCpuMs as cpuMs } from './measure.ts';
 
 const { values } = parseArgs({ options: { batch: { type: 'string' }, runs: { type: 'string' } } });
 const BATCH = Number(values.batch ?? 100);
 const RUNS = Number(values.runs ?? 10);
 
-/** This thread's CPU time in ms (Linux), or NaN. */
-function cpuMs(): number {
-  try {
-    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
-  } catch {
-    return NaN;
-  }
-}
 
 interface Row {
   kernel: string;
