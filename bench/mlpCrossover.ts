@@ -11,12 +11,16 @@ import { PIXELS } from '../main/ml/dataset.ts';
 import { localGradientStep, trainableVariables } from '../main/ml/gradientStep.ts';
 import { MlpKernel, readWeights } from '../main/ml/mlpKernel.ts';
 import { PRESETS, createModel } from '../main/ml/models.ts';
+import { median } from './measure.ts';
 
 const BATCH = 400;
 const DENSITIES = [0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0];
 const RUNS = 9;
 
-/** Median CPU ms of `runs` calls of `work`. */
+/**
+ * Median CPU ms of RUNS calls of `work`: the process's (this thread's schedstat counts in
+ * scheduler ticks, too coarse for calls of 10-40 ms).
+ */
 async function cpuMs(work: () => Promise<void> | void): Promise<number> {
   const times: number[] = [];
   for (let r = 0; r < RUNS; r++) {
@@ -25,7 +29,7 @@ async function cpuMs(work: () => Promise<void> | void): Promise<number> {
     const used = process.cpuUsage(before);
     times.push((used.user + used.system) / 1000);
   }
-  return times.sort((a, b) => a - b)[Math.floor(RUNS / 2)];
+  return median(times);
 }
 
 await selectBackend('wasm');

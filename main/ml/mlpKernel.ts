@@ -51,11 +51,12 @@ interface MlpStepExports {
 
 /**
  * Above this share of nonzero pixels a batch goes through tfjs's dense kernels instead: measured
- * (CPU ms a step, fast preset, batch 400, random pixel patterns, `bench/mlpCrossover.ts`) the
- * kernel wins below about half nonzero (13 vs 32 ms at 20%, 27 vs 29 at 50%) and loses above
- * (33 vs 28 at 60%, 46 vs 28 fully dense). MNIST digits are about 19% nonzero.
+ * (CPU ms a gradient step, fast preset, batch 400, random pixel patterns, `npx tsx
+ * bench/mlpCrossover.ts`, twice at load 2.4) the kernel wins up to about 70% nonzero (10 vs 30-33
+ * ms at 20%, 22-23 vs 30-32 at 50%, 25-27 vs 29-35 at 60%, 29-32 vs 28-34 at 70%) and loses above
+ * (34 vs 30-34 at 80%, 40 vs 30-31 fully dense). MNIST digits are about 19% nonzero.
  */
-export const DENSE_CROSSOVER = 0.5;
+export const DENSE_CROSSOVER = 0.65;
 
 let compiled: object | null = null;
 
