@@ -83,11 +83,18 @@ test('a worse new model is offered, never swapped in: the current one stays unti
   await expect(offer).toContainText('Your current model is better on the test set');
   await expect(offer.getByRole('button', { name: /^Use the new model \(\d+\.\d\d%\)$/ })).toBeVisible();
   expect(await studio.call('getCurrentModel')).toEqual(before);
+  // The Train panel's next steps act on the run's model: the choice first, no "Evaluate it" of another model.
+  await page.getByRole('tab', { name: 'Train' }).click();
+  const next = page.getByTestId('next-steps');
+  await expect(next.getByRole('button', { name: 'Use the new model' })).toBeVisible();
+  await expect(next.getByRole('button', { name: 'Evaluate it' })).toHaveCount(0);
   await studio.screenshot('runs-offer');
 
   await offer.getByRole('button', { name: /^Keep the current model/ }).click();
   await expect(offer).toBeHidden();
   expect(await studio.call('getCurrentModel')).toEqual(before);
+  await expect(next.getByRole('button', { name: "Use this run's model" })).toBeVisible();
+  await expect(next.getByRole('button', { name: 'Evaluate it' })).toHaveCount(0);
 
   // The user switches on purpose, from the list.
   await page.getByRole('tab', { name: 'Models & runs' }).click();

@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import App from './App.svelte';
-import type { PredictionItem } from './lib/contract.ts';
+import type { ModelInfo, PredictionItem } from './lib/contract.ts';
 import { APP_INFO, createFakeApi, MODEL } from './test/fakeApi.ts';
 import { myDigitsEvaluation, myDigitsSummary } from './test/myDigitsFixtures.ts';
 
@@ -214,6 +214,50 @@ describe('App', () => {
     window.dispatchEvent(folderDrop());
     await waitFor(() => expect(api.predictImages).toHaveBeenCalledTimes(1));
     expect(api.predictImages.mock.calls[0][0].files.map((f) => f.name)).toEqual(['mine/7/a.png']);
+  });
+
+  it("a run's next steps act on the run's model: while it is offered, the choice comes first, and Evaluate follows the switch", async () => {
+    const api = createFakeApi({ getCurrentModel: vi.fn(async () => MODEL) });
+    render(App, { props: { api } });
+    await waitFor(() => expect(api.getTrainingSnapshot).toHaveBeenCalled());
+    const runModel: ModelInfo = { origin: 'trained', dir: '/ws/runs/run-2/model', runId: 'run-2', preset: 'fast', testAccuracy: 0.97, createdAt: null };
+    api.emit('modelOffer', { runId: 'run-2', runName: 'run-2', status: 'finished', model: runModel, testAccuracy: 0.97, current: MODEL, currentAccuracy: 0.981, better: 'current' });
+    api.emit('training', { type: 'done', runId: 'run-2', testAccuracy: 0.97, model: runModel });
+    api.emit('training', { type: 'state', state: 'finished', runId: 'run-2' });
+    const next = await screen.findByTestId('next-steps');
+    // The current model is not the run's: no "Evaluate it" that would evaluate another model.
+    expect(within(next).queryByRole('button', { name: 'Evaluate it' })).toBeNull();
+    expect(within(next).queryByRole('button', { name: 'Try it on your digits' })).toBeNull();
+    expect(screen.getByText(/It is not in use yet/)).toBeTruthy();
+    // "Export it" exports the run's model, not the current one.
+    await fireEvent.click(within(next).getByRole('button', { name: 'Export it' }));
+    await waitFor(() => expect(api.exportRunModel).toHaveBeenCalledWith({ runId: 'run-2' }));
+    expect(api.exportModel).not.toHaveBeenCalled();
+
+    await fireEvent.click(within(next).getByRole('button', { name: 'Use the new model' }));
+    await waitFor(() => expect(api.useRunModel).toHaveBeenCalledWith({ runId: 'run-2' }));
+    await waitFor(() => expect(screen.queryByRole('region', { name: 'A new model is ready' })).toBeNull());
+    await fireEvent.click(await within(next).findByRole('button', { name: 'Evaluate it' }));
+    await waitFor(() => expect(api.evaluateModel).toHaveBeenCalledTimes(1));
+    expect(screen.getByRole('tab', { name: 'Evaluate' }).getAttribute('aria-selected')).toBe('true');
+  });
+
+  it("after 'Keep the current model', the finished run offers to use its model instead of evaluating another", async () => {
+    const api = createFakeApi({ getCurrentModel: vi.fn(async () => MODEL) });
+    render(App, { props: { api } });
+    await waitFor(() => expect(api.getTrainingSnapshot).toHaveBeenCalled());
+    const runModel: ModelInfo = { origin: 'trained', dir: '/ws/runs/run-3/model', runId: 'run-3', preset: 'fast', testAccuracy: 0.9, createdAt: null };
+    api.emit('modelOffer', { runId: 'run-3', runName: 'run-3', status: 'finished', model: runModel, testAccuracy: 0.9, current: MODEL, currentAccuracy: 0.981, better: 'current' });
+    api.emit('training', { type: 'done', runId: 'run-3', testAccuracy: 0.9, model: runModel });
+    const offer = await screen.findByRole('region', { name: 'A new model is ready' });
+    await fireEvent.click(within(offer).getByRole('button', { name: /^Keep the current model/ }));
+    await waitFor(() => expect(api.dismissModelOffer).toHaveBeenCalledTimes(1));
+    const next = screen.getByTestId('next-steps');
+    const use = await within(next).findByRole('button', { name: "Use this run's model" });
+    expect(within(next).queryByRole('button', { name: 'Evaluate it' })).toBeNull();
+    await fireEvent.click(use);
+    await waitFor(() => expect(api.useRunModel).toHaveBeenCalledWith({ runId: 'run-3' }));
+    expect(await within(next).findByRole('button', { name: 'Evaluate it' })).toBeTruthy();
   });
 
   it('says why it could not start instead of showing empty panels', async () => {

@@ -62,6 +62,27 @@ export class Studio {
     this.runs = new Runs(api, this.notices, { onModelChanged: (model) => (this.model = model) });
   }
 
+  /**
+   * Where the model of the run that just finished stands: the one in use ('in-use'), offered beside
+   * the current one and waiting for the user's choice ('offered'), or not in use ('not-in-use', e.g.
+   * the offer was declined); null when no run has finished. The Train panel's next steps follow it,
+   * so "Evaluate it" never evaluates another model than the run's.
+   */
+  get finishedRunModel(): 'in-use' | 'offered' | 'not-in-use' | null {
+    const runId = this.training.result?.runId;
+    if (!runId) return null;
+    if (this.model?.runId === runId) return 'in-use';
+    return this.offer?.runId === runId ? 'offered' : 'not-in-use';
+  }
+
+  /** Makes the finished run's model the current one: the offer's "Use the new model" while it waits. */
+  async useFinishedRun(): Promise<void> {
+    const runId = this.training.result?.runId;
+    if (!runId) return;
+    if (this.offer?.runId === runId) await this.acceptOffer();
+    else await this.runs.use(runId);
+  }
+
   /** "Use the new model": the offered run's model becomes the current one. */
   async acceptOffer(): Promise<void> {
     await this.#answer(async (offer) => {
