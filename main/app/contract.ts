@@ -320,6 +320,8 @@ export interface StudioEvents {
   modelChanged: ModelInfo;
   /** A run ended while another model was current (null: the offer was answered). */
   modelOffer: ModelOffer | null;
+  /** The test-set evaluation under way: test images read so far, after each batch. */
+  evaluationProgress: { done: number; total: number };
 }
 
 export type RequestName = keyof Requests;
@@ -373,7 +375,7 @@ export const REQUEST_NAMES = [
   'getRunCurves',
 ] as const satisfies readonly RequestName[];
 
-export const EVENT_NAMES = ['training', 'modelChanged', 'modelOffer'] as const satisfies readonly (keyof StudioEvents)[];
+export const EVENT_NAMES = ['training', 'modelChanged', 'modelOffer', 'evaluationProgress'] as const satisfies readonly (keyof StudioEvents)[];
 
 export const requestChannel = (name: RequestName) => `studio:${name}`;
 export const eventChannel = (name: keyof StudioEvents) => `studio-event:${name}`;

@@ -122,8 +122,14 @@ describe('studio service', () => {
     expect(changes).toEqual([info]);
     expect(await service.handlers.getCurrentModel(undefined)).toEqual(info);
 
+    const progress: { done: number; total: number }[] = [];
+    service.events.on('evaluationProgress', (report) => progress.push(report));
     const summary = await service.handlers.evaluateModel(undefined);
     expect(summary.count).toBe(10_000);
+    // Progress is reported batch by batch, rising to every test image.
+    expect(progress.length).toBeGreaterThan(2);
+    expect(progress.at(-1)).toEqual({ done: 10_000, total: 10_000 });
+    expect(progress.map((p) => p.done)).toEqual([...progress.map((p) => p.done)].sort((a, b) => a - b));
     expect(summary.accuracy).toBeGreaterThan(0.75);
     expect(summary.confusion.flat().reduce((a, b) => a + b, 0)).toBe(10_000);
     // Off-diagonal cells list every image; diagonal cells at most 50.
@@ -137,7 +143,9 @@ describe('studio service', () => {
     expect(summary.topMistakes.length).toBeLessThanOrEqual(100);
     const confidences = summary.topMistakes.map((m) => m.confidence);
     expect(confidences).toEqual([...confidences].sort((a, b) => b - a));
+    const reported = progress.length;
     expect(await service.handlers.evaluateModel(undefined)).toBe(summary); // cached per model
+    expect(progress.length).toBe(reported);
 
     const mistake = summary.topMistakes[0];
     const [image] = await service.handlers.getTestImages({ indices: [mistake.index] });

@@ -128,7 +128,7 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
     },
   });
 
-  const evaluation = new TestSetEvaluation(current, async () => (await data()).test);
+  const evaluation = new TestSetEvaluation(current, async () => (await data()).test, (done, total) => hub.emit('evaluationProgress', { done, total }));
   const pictureCache = path.join(options.workspaceDir, 'cache', 'pictures');
   const collection = new DigitCollection(options.workspaceDir, pictureCache);
 

@@ -4,7 +4,7 @@
  * cards reuse instead of predicting again.
  */
 import { CLASSES, PIXELS, bytesToInputs, type ImageSet } from '../ml/dataset.ts';
-import { metricsFromProbabilities, predictSet, setMetricsOf } from '../ml/evaluate.ts';
+import { metricsFromProbabilities, predictSetInSteps, setMetricsOf } from '../ml/evaluate.ts';
 import { classify } from '../ml/predict.ts';
 import type { EvaluationSummary, TestImage } from './contract.ts';
 import type { CurrentModel, CurrentModelSlot } from './currentModel.ts';
@@ -27,6 +27,8 @@ export class TestSetEvaluation {
   constructor(
     private readonly current: CurrentModelSlot,
     private readonly testSet: () => Promise<ImageSet>,
+    /** Told the test images read so far after each batch (main pushes it to the windows). */
+    private readonly onProgress: (done: number, total: number) => void = () => {},
   ) {}
 
   /** Forgets the cached evaluation (the current model changed). */
@@ -86,7 +88,7 @@ export class TestSetEvaluation {
   async #run(entry: CurrentModel): Promise<Evaluation> {
     const test = await this.testSet();
     const started = performance.now();
-    const probabilities = predictSet(entry.model, test);
+    const probabilities = await predictSetInSteps(entry.model, test, this.onProgress);
     const metrics = metricsFromProbabilities(probabilities, test.labels);
     const summary: EvaluationSummary = {
       model: entry.info,

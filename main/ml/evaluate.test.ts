@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { argmax, bytesToInputs, PIXELS } from './dataset.ts';
-import { evaluatePictures, metricsFromProbabilities } from './evaluate.ts';
+import { evaluatePictures, metricsFromProbabilities, predictSet, predictSetInSteps } from './evaluate.ts';
 
 /** Probability rows putting `p` on `predicted` and the rest evenly elsewhere. */
 function rows(predictions: [number, number][]): Float32Array {
@@ -90,6 +90,25 @@ describe('evaluatePictures', () => {
         return tf.oneHot(digit as tf.Tensor1D, 10).toFloat().mul(0.91).add(0.01);
       }),
   } as unknown as tf.LayersModel;
+
+  it('predictSetInSteps gives the same probabilities as predictSet and reports images done after each batch, yielding between them', async () => {
+    const count = 23;
+    const images = new Uint8Array(count * PIXELS);
+    for (let i = 0; i < count; i++) images[i * PIXELS] = i % 10;
+    const set = { images, labels: new Uint8Array(count), count };
+    const reports: [number, number, boolean][] = [];
+    // Queued before the call: it runs only if the evaluation gives the event loop a turn between batches.
+    let otherWorkRan = false;
+    setImmediate(() => (otherWorkRan = true));
+    const stepped = await predictSetInSteps(firstPixelModel, set, (done, total) => reports.push([done, total, otherWorkRan]), 10);
+    expect(Array.from(stepped)).toEqual(Array.from(predictSet(firstPixelModel, set, 10)));
+    expect(argmax(stepped.subarray(13 * 10, 14 * 10))).toBe(3);
+    expect(reports).toEqual([
+      [10, 23, false],
+      [20, 23, true],
+      [23, 23, true],
+    ]);
+  });
 
   it('names every reading and mistake by its file, keeps the metrics, and lists unreadable files', () => {
     const files = ['0/a.png', '1/b.png', '1/flagged.png', '7/crossed.png'];

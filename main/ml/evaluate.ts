@@ -27,22 +27,46 @@ export interface EvaluationMetrics extends SetMetrics {
 }
 
 /**
- * Class probabilities for images [start, end) of a set: returns a Float32Array of
- * (end - start) * 10 values. The model takes [b, 28, 28, 1] in [0, 1] and outputs [b, 10].
+ * Class probabilities of every image of a set: returns a Float32Array of count * 10 values.
+ * The model takes [b, 28, 28, 1] in [0, 1] and outputs [b, 10].
  */
 export function predictSet(model: tf.LayersModel, set: ImageSet, batch = EVAL_BATCH): Float32Array {
   const out = new Float32Array(set.count * CLASSES);
   const xs = new Float32Array(batch * PIXELS);
+  for (let start = 0; start < set.count; start += batch) predictBatch(model, set, start, Math.min(batch, set.count - start), xs, out);
+  return out;
+}
+
+/**
+ * predictSet batch by batch, giving the event loop a turn between batches (so main keeps answering
+ * and its progress events go out) and reporting `onProgress(imagesDone, total)` after each one.
+ * Same result as predictSet.
+ */
+export async function predictSetInSteps(
+  model: tf.LayersModel,
+  set: ImageSet,
+  onProgress: (done: number, total: number) => void,
+  batch = EVAL_BATCH,
+): Promise<Float32Array> {
+  const out = new Float32Array(set.count * CLASSES);
+  const xs = new Float32Array(batch * PIXELS);
   for (let start = 0; start < set.count; start += batch) {
     const n = Math.min(batch, set.count - start);
-    bytesToInputs(set.images.subarray(start * PIXELS, (start + n) * PIXELS), xs);
-    const probabilities = tf.tidy(() => {
-      const x = tf.tensor4d(xs.subarray(0, n * PIXELS), [n, IMAGE_SIZE, IMAGE_SIZE, 1]);
-      return (model.predict(x) as tf.Tensor).dataSync() as Float32Array;
-    });
-    out.set(probabilities, start * CLASSES);
+    predictBatch(model, set, start, n, xs, out);
+    onProgress(start + n, set.count);
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return out;
+}
+
+/** Writes the probabilities of images [start, start + n) into `out` (10 per image); `xs` is scratch of >= n * 784. */
+function predictBatch(model: tf.LayersModel, set: ImageSet, start: number, n: number, xs: Float32Array, out: Float32Array): void {
+  bytesToInputs(set.images.subarray(start * PIXELS, (start + n) * PIXELS), xs);
+  const probabilities = tf.tidy(() => {
+    const x = tf.tensor4d(xs.subarray(0, n * PIXELS), [n, IMAGE_SIZE, IMAGE_SIZE, 1]);
+    return (model.predict(x) as tf.Tensor).dataSync() as Float32Array;
+  });
+  out.set(probabilities, start * CLASSES);
 }
 
 /** Metrics from probabilities ([count * 10]) and true labels ([count]). Pure: no tensors. */

@@ -24,6 +24,8 @@ export class Evaluation {
   set = $state<EvaluationSet>('mnist');
   summary = $state.raw<EvaluationSummary | null>(null);
   evaluating = $state(false);
+  /** Test images read so far by the evaluation under way, as main reports them (null: none yet). */
+  progress = $state.raw<{ done: number; total: number } | null>(null);
   selected = $state.raw<ConfusionCell | null>(null);
   /** Test-image indices of the selected cell (all of them; the gallery shows the first GALLERY_SIZE). */
   selectedIndices = $state.raw<number[]>([]);
@@ -41,6 +43,13 @@ export class Evaluation {
     this.#notices = notices;
   }
 
+  /** Follows main's progress reports of the evaluation under way; returns the unsubscribe function. */
+  connect(): () => void {
+    return this.#api.on('evaluationProgress', (report) => {
+      if (this.evaluating) this.progress = report;
+    });
+  }
+
   chooseSet(set: EvaluationSet): void {
     this.set = set;
     this.clearSelection();
@@ -51,6 +60,7 @@ export class Evaluation {
     if (this.set !== 'mnist') this.chooseSet('mnist');
     if (this.evaluating) return;
     this.evaluating = true;
+    this.progress = null;
     try {
       const summary = await this.#api.evaluateModel();
       this.summary = summary;
@@ -62,6 +72,7 @@ export class Evaluation {
       this.#notices.error(error, 'Could not evaluate the model');
     } finally {
       this.evaluating = false;
+      this.progress = null;
     }
   }
 

@@ -123,6 +123,7 @@ export class Studio {
       if (update.type === 'state' || update.type === 'done') void this.runs.refresh();
     });
     const offTraining = this.training.connect();
+    const offEvaluation = this.evaluation.connect();
     const offConnection = this.#watchConnection();
     void this.#load();
     return () => {
@@ -130,6 +131,7 @@ export class Studio {
       offOffer();
       offRuns();
       offTraining();
+      offEvaluation();
       offConnection();
     };
   }

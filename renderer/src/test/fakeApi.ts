@@ -82,7 +82,7 @@ export type FakeApi = { [K in Exclude<keyof StudioApi, 'on'>]: Mock<StudioApi[K]
 };
 
 export function createFakeApi(overrides: Partial<Record<keyof StudioApi, unknown>> = {}): FakeApi {
-  const listeners: Listeners = { training: new Set(), modelChanged: new Set(), modelOffer: new Set() };
+  const listeners: Listeners = { training: new Set(), modelChanged: new Set(), modelOffer: new Set(), evaluationProgress: new Set() };
   const api = {
     getAppInfo: vi.fn(async () => APP_INFO),
     startTraining: vi.fn(async () => ({ runId: 'run-1' })),

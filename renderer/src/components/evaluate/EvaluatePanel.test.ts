@@ -127,12 +127,24 @@ describe('EvaluatePanel', () => {
         return base.evaluateModel();
       }),
     });
-    setup(api);
+    const { evaluation } = setup(api);
+    const disconnect = evaluation.connect();
     await fireEvent.click(screen.getByRole('button', { name: 'Evaluate' }));
     expect((await screen.findByTestId('evaluation-progress')).textContent).toMatch(/Measuring the model/);
+    // Until main reports, the bar is indeterminate; then it shows the test images read so far.
+    const bar = () => screen.getByRole('progressbar', { name: 'Evaluating' }) as HTMLProgressElement;
+    expect(bar().hasAttribute('value')).toBe(false);
+    api.emit('evaluationProgress', { done: 4000, total: 10_000 });
+    await waitFor(() => expect(bar().value).toBe(4000));
+    expect(bar().max).toBe(10_000);
+    expect(screen.getByTestId('evaluation-count').textContent).toBe('4,000 of 10,000');
     finish();
     await screen.findByTestId('test-accuracy');
     expect(screen.queryByTestId('evaluation-progress')).toBeNull();
+    // A report after the evaluation ended (another window's run) is not kept for the next one.
+    api.emit('evaluationProgress', { done: 500, total: 10_000 });
+    expect(evaluation.progress).toBeNull();
+    disconnect();
 
     const scrolled = vi.fn();
     Element.prototype.scrollIntoView = scrolled;
