@@ -260,6 +260,40 @@ describe('App', () => {
     expect(await within(next).findByRole('button', { name: 'Evaluate it' })).toBeTruthy();
   });
 
+  it('while the connection is lost, Evaluate and Predict are disabled and say why, and come back on reconnect', async () => {
+    let report: (state: 'connecting' | 'open' | 'closed') => void = () => {};
+    const api = Object.assign(createFakeApi({ getCurrentModel: vi.fn(async () => MODEL) }), {
+      onConnection: (listener: typeof report) => {
+        report = listener;
+        return () => {};
+      },
+    });
+    render(App, { props: { api } });
+    // Both panels are in the page (hidden ones included): the state must hold on either tab.
+    const evaluate = () => screen.getByRole('button', { name: 'Evaluate', hidden: true }) as HTMLButtonElement;
+    const choose = () => screen.getByRole('button', { name: 'Choose pictures…', hidden: true }) as HTMLButtonElement;
+    await waitFor(() => expect(evaluate().disabled).toBe(false));
+    expect(choose().disabled).toBe(false);
+
+    report('closed');
+    await waitFor(() => expect(evaluate().disabled).toBe(true));
+    expect(choose().disabled).toBe(true);
+    // The reason is the buttons' description, in plain words.
+    expect(document.getElementById(evaluate().getAttribute('aria-describedby')!)?.textContent).toMatch(/Not connected to the Digit Studio server, so the model cannot be evaluated now/);
+    expect(document.getElementById(choose().getAttribute('aria-describedby')!)?.textContent).toMatch(/Not connected to the Digit Studio server, so pictures cannot be read now/);
+    expect(screen.getByTestId('live-prediction').textContent).toMatch(/Not connected to the server/);
+    // A drop meanwhile is refused with the reason, not sent.
+    document.body.dispatchEvent(fileDrop([new File([new Uint8Array([1])], 'seven.png', { type: 'image/png' })]));
+    expect(await screen.findByText(/these pictures cannot be read now/)).toBeTruthy();
+    expect(api.predictImages).not.toHaveBeenCalled();
+
+    report('open');
+    await waitFor(() => expect(evaluate().disabled).toBe(false));
+    expect(choose().disabled).toBe(false);
+    expect(evaluate().hasAttribute('aria-describedby')).toBe(false);
+    expect(screen.queryByText(/so pictures cannot be read now/)).toBeNull();
+  });
+
   it('says why it could not start instead of showing empty panels', async () => {
     const api = createFakeApi({ getAppInfo: vi.fn(async () => Promise.reject(new Error('getAppInfo: lost the connection to the Digit Studio server'))) });
     render(App, { props: { api } });
