@@ -48,6 +48,8 @@ interface Slot {
   v: number;
   /** The moving average (0 until `updateAverages` first runs). */
   a: number;
+  /** The variable data whose values `w` holds (none yet: null). */
+  held: object | null;
   /** Names the moments are saved under (tfjs's `<variable>/m`, `<variable>/v`). */
   names: [string, string];
 }
@@ -61,8 +63,6 @@ export class FusedOptimizer {
   /** Scratch for a gradient, grown to the largest variable. */
   private scratch = { at: 0, size: 0 };
   private readonly epsilon: number;
-  /** Whether the slots hold the variables' values as the last step left them. */
-  private weightsHeld = false;
   /** Whether the slots hold moving averages newer than the tfjs variables. */
   private averagesHeld = false;
   /** Tensors handed out by the last getWeights (the caller disposes only `iter`). */
@@ -100,14 +100,14 @@ export class FusedOptimizer {
       const slot = this.slot(i, variable.name, variable.shape);
       const g = this.scratchFor(slot.size);
       // Views after the last reservation (a growing memory detaches older ones).
-      this.kernel.view(slot.w, slot.size).set(valuesOf(variable));
+      this.holdWeights(slot, variable);
       this.kernel.view(g, slot.size).set(gradients[i]);
       if (this.kind === 'sgd') this.kernel.sgd(slot.w, g, slot.size, this.learningRate);
       else this.kernel.adam(slot.w, g, slot.m, slot.v, slot.size, this.learningRate, BETA1, BETA2, c1, c2, this.epsilon);
       store(variable, this.kernel.view(slot.w, slot.size));
+      slot.held = variable.dataId;
     });
     this.iterations = step;
-    this.weightsHeld = true;
   }
 
   /**
@@ -122,11 +122,9 @@ export class FusedOptimizer {
         slot.a = this.kernel.reserve(slot.size);
         this.kernel.view(slot.a, slot.size).set(valuesOf(average));
       }
-      // The weights are still in the slot when the last step was ours (they always are in training).
-      if (!this.weightsHeld) this.kernel.view(slot.w, slot.size).set(valuesOf(variables[i]));
+      this.holdWeights(slot, variables[i]);
       this.kernel.average(slot.a, slot.w, slot.size, decay);
     });
-    this.weightsHeld = false;
     this.averagesHeld = true;
   }
 
@@ -177,11 +175,21 @@ export class FusedOptimizer {
     let slot = this.slots[i];
     if (!slot) {
       const adam = this.kind === 'adam';
-      slot = { shape, size, w: this.kernel.reserve(size), m: adam ? this.kernel.reserve(size) : 0, v: adam ? this.kernel.reserve(size) : 0, a: 0, names: [`${name}/m`, `${name}/v`] };
+      slot = { shape, size, w: this.kernel.reserve(size), m: adam ? this.kernel.reserve(size) : 0, v: adam ? this.kernel.reserve(size) : 0, a: 0, held: null, names: [`${name}/m`, `${name}/v`] };
       this.slots[i] = slot;
     }
     if (slot.size !== size) throw new Error(`optimizer state for ${name} has ${slot.size} values, the variable ${size}`);
     return slot;
+  }
+
+  /**
+   * Puts the variable's values in the slot, unless the slot already holds them: the variable
+   * still has the data our last update gave it (every assign gives a variable other data).
+   */
+  private holdWeights(slot: Slot, variable: tf.Variable): void {
+    if (slot.held === variable.dataId) return;
+    this.kernel.view(slot.w, slot.size).set(valuesOf(variable));
+    slot.held = variable.dataId;
   }
 
   private scratchFor(size: number): number {
