@@ -126,7 +126,7 @@ export const test = base.extend<{ studio: Studio }, WorkerFixtures>({
         } else {
           model = await call('uploadModel', { files: await studio.fixtureModelFiles() });
         }
-        expect(model?.dir).toBeTruthy();
+        expect(model?.name).toBeTruthy();
       },
       async fixtureModelFiles() {
         const dir = env('DIGITS_E2E_MODEL');

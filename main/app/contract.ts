@@ -110,8 +110,13 @@ export type TrainingUpdate =
 export interface ModelInfo {
   /** Where it came from: a training run, or an imported folder. */
   origin: 'trained' | 'imported';
-  /** Folder on the main side's disk holding the model. */
-  dir: string;
+  /**
+   * Folder on the main side's disk holding the model. Desktop app only: the browser mode
+   * (`digits serve`) never tells a page the server's paths, so there it is absent (see `name`).
+   */
+  dir?: string;
+  /** What to call it: the run id of a run's model, else the folder's name (unique per upload). */
+  name: string;
   /** The workspace run whose model this is (its folder is `<workspace>/runs/<runId>/model`), if any. */
   runId?: string;
   preset: PresetName | null;

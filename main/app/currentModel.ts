@@ -54,6 +54,7 @@ function modelInfoOf(dir: string, origin: ModelInfo['origin'], metadata: ModelMe
   return {
     origin,
     dir,
+    name: runId ?? path.basename(dir),
     ...(runId !== undefined ? { runId } : {}),
     preset: metadata && isPresetName(String(metadata.preset)) ? metadata.preset : null,
     testAccuracy: typeof metadata?.test?.accuracy === 'number' ? metadata.test.accuracy : null,
@@ -149,7 +150,7 @@ export class CurrentModelSlot {
     if (previous) this.#retire(previous);
     await fs.mkdir(this.#options.workspaceDir, { recursive: true });
     // Losing the note only means starting without a model next time; the switch itself succeeded.
-    await writeJsonAtomically(this.#file, { dir: info.dir, origin }).catch(() => undefined);
+    await writeJsonAtomically(this.#file, { dir: path.resolve(dir), origin }).catch(() => undefined);
     this.#options.onChange?.(info);
     return info;
   }

@@ -330,7 +330,7 @@ describe('studio service', () => {
     const folderFiles = ['model.json', 'weights.bin', 'metadata.json'].map((name, i) => ({ name: `my-model/${name}`, bytes: new Uint8Array(original[i]) }));
     const uploaded = await service.handlers.uploadModel({ files: folderFiles });
     expect(uploaded).toMatchObject({ origin: 'imported', preset: 'fast' });
-    expect(uploaded.dir.startsWith(path.join(tmp, 'ws-browser'))).toBe(true);
+    expect(uploaded.dir!.startsWith(path.join(tmp, 'ws-browser'))).toBe(true);
     const picture = await digitPng(5);
     const before = await service.handlers.predictImages({ files: [{ name: 'five.png', bytes: picture }] });
 
@@ -344,7 +344,7 @@ describe('studio service', () => {
     // Uploading the zip back gives the same predictions; the previous upload's folder is gone.
     const again = await service.handlers.uploadModel({ files: [download] });
     expect(again.dir).not.toBe(uploaded.dir);
-    expect(await readdir(path.dirname(again.dir))).toEqual([path.basename(again.dir)]);
+    expect(await readdir(path.dirname(again.dir!))).toEqual([path.basename(again.dir!)]);
     expect(await service.handlers.predictImages({ files: [{ name: 'five.png', bytes: picture }] })).toEqual(before);
 
     // What is not a model is refused with a message about the upload, never a server path.

@@ -150,6 +150,7 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
     const info: ModelInfo = {
       origin: 'trained',
       dir: path.resolve(run.modelDir),
+      name: run.runId,
       runId: run.runId,
       preset: ended.preset,
       testAccuracy: run.testAccuracy,
@@ -187,7 +188,7 @@ export function createStudioService(options: StudioServiceOptions): StudioServic
         const info = await current.info();
         if (!info) return null;
         await writeModel(dir);
-        return { name: info.runId ?? path.basename(info.dir) };
+        return { name: info.name };
       },
     },
     fork: options.forkTrainer ?? forkNodeTrainer(),

@@ -32,6 +32,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const fakeModel = async ({ modelDir }: { modelDir: string }): Promise<ModelInfo> => ({
   origin: 'trained',
   dir: modelDir,
+  name: 'a-run',
   preset: 'seed',
   testAccuracy: 0.5,
   createdAt: null,
@@ -224,7 +225,7 @@ describe('training host with a real training process', () => {
         const loaded = await loadModelFolder(modelDir);
         loaded.model.dispose();
         finished.push(modelDir);
-        return { origin: 'trained', dir: modelDir, preset: loaded.metadata?.preset ?? null, testAccuracy, createdAt: loaded.metadata?.createdAt ?? null };
+        return { origin: 'trained', dir: modelDir, name: 'a-run', preset: loaded.metadata?.preset ?? null, testAccuracy, createdAt: loaded.metadata?.createdAt ?? null };
       },
     });
     host.on((u) => updates.push(u));

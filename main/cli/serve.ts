@@ -29,8 +29,9 @@ export const serveCommand: Command = {
       throw new Error(`the app's web page is not built (${staticDir} has no index.html): run \`npm run build\` first`);
     }
 
-    const [{ createStudioService }, { startServer }, { isBackendName }] = await Promise.all([
+    const [{ createStudioService }, { browserView }, { startServer }, { isBackendName }] = await Promise.all([
       import('../app/studioService.ts'),
+      import('../app/browserView.ts'),
       import('../server/server.ts'),
       import('../ml/backend.ts'),
     ]);
@@ -43,8 +44,8 @@ export const serveCommand: Command = {
       server = await startServer({
         port,
         host,
-        handlers: service.handlers,
-        events: service.events,
+        // Pages are told no server paths (model folders): browserView.ts.
+        ...browserView(service),
         staticDir,
         log: (line) => console.error(line),
       });

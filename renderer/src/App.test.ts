@@ -220,7 +220,7 @@ describe('App', () => {
     const api = createFakeApi({ getCurrentModel: vi.fn(async () => MODEL) });
     render(App, { props: { api } });
     await waitFor(() => expect(api.getTrainingSnapshot).toHaveBeenCalled());
-    const runModel: ModelInfo = { origin: 'trained', dir: '/ws/runs/run-2/model', runId: 'run-2', preset: 'fast', testAccuracy: 0.97, createdAt: null };
+    const runModel: ModelInfo = { origin: 'trained', dir: '/ws/runs/run-2/model', name: 'm', runId: 'run-2', preset: 'fast', testAccuracy: 0.97, createdAt: null };
     api.emit('modelOffer', { runId: 'run-2', runName: 'run-2', status: 'finished', model: runModel, testAccuracy: 0.97, current: MODEL, currentAccuracy: 0.981, better: 'current' });
     api.emit('training', { type: 'done', runId: 'run-2', testAccuracy: 0.97, model: runModel });
     api.emit('training', { type: 'state', state: 'finished', runId: 'run-2' });
@@ -246,7 +246,7 @@ describe('App', () => {
     const api = createFakeApi({ getCurrentModel: vi.fn(async () => MODEL) });
     render(App, { props: { api } });
     await waitFor(() => expect(api.getTrainingSnapshot).toHaveBeenCalled());
-    const runModel: ModelInfo = { origin: 'trained', dir: '/ws/runs/run-3/model', runId: 'run-3', preset: 'fast', testAccuracy: 0.9, createdAt: null };
+    const runModel: ModelInfo = { origin: 'trained', dir: '/ws/runs/run-3/model', name: 'm', runId: 'run-3', preset: 'fast', testAccuracy: 0.9, createdAt: null };
     api.emit('modelOffer', { runId: 'run-3', runName: 'run-3', status: 'finished', model: runModel, testAccuracy: 0.9, current: MODEL, currentAccuracy: 0.981, better: 'current' });
     api.emit('training', { type: 'done', runId: 'run-3', testAccuracy: 0.9, model: runModel });
     const offer = await screen.findByRole('region', { name: 'A new model is ready' });

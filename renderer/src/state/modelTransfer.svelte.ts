@@ -64,7 +64,7 @@ export class ModelTransfer {
     if (this.#host.shell() === 'browser') return this.#open({ kind: 'upload' });
     return this.#run('Could not import the model', async () => {
       const model = await this.#api.importModel();
-      if (model) this.#imported(model, `Imported the model from ${model.dir}.`);
+      if (model) this.#imported(model, `Imported the model from ${model.dir ?? model.name}.`);
     });
   }
 

@@ -100,7 +100,7 @@ describe('TrainingSession', () => {
     const api = createFakeApi({ startTraining: vi.fn(() => new Promise<{ runId: string }>((resolve) => (release = () => resolve({ runId: 'new' })))) });
     const session = new TrainingSession(api, new Notices(), { now: () => 0, nextFrame: (callback) => callback() });
     session.restore({ ...EMPTY_SNAPSHOT, state: 'finished', runId: 'old', elapsedSeconds: 42, last: progress(1000) });
-    session.handle({ type: 'done', runId: 'old', testAccuracy: 0.98, model: { origin: 'trained', dir: '/m', preset: 'fast', testAccuracy: 0.98, createdAt: null } });
+    session.handle({ type: 'done', runId: 'old', testAccuracy: 0.98, model: { origin: 'trained', dir: '/m', name: 'm', preset: 'fast', testAccuracy: 0.98, createdAt: null } });
     const started = session.startTraining({ preset: 'fast', epochs: 1 });
     expect(session.preparing).toBe(true);
     expect(session.last).toBeNull();

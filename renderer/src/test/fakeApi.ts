@@ -22,6 +22,7 @@ export const APP_INFO: AppInfo = {
 export const MODEL: ModelInfo = {
   origin: 'trained',
   dir: '/runs/run-1/model',
+  name: 'model',
   preset: 'fast',
   testAccuracy: 0.981,
   createdAt: '2026-11-25T10:00:00.000Z',
@@ -110,7 +111,7 @@ export function createFakeApi(overrides: Partial<Record<keyof StudioApi, unknown
     }),
     exportRunModel: vi.fn(async () => ({ status: 'exported', dir: '/chosen' })),
     downloadRunModel: vi.fn(async ({ runId }: { runId: string }) => ({ name: `digit-model-${runId}.zip`, bytes: new Uint8Array([0x50, 0x4b, 5, 6]) })),
-    useRunModel: vi.fn(async ({ runId }: { runId: string }) => ({ origin: 'trained', dir: `/ws/runs/${runId}/model`, runId, preset: 'fast', testAccuracy: 0.9, createdAt: null })),
+    useRunModel: vi.fn(async ({ runId }: { runId: string }) => ({ origin: 'trained', dir: `/ws/runs/${runId}/model`, name: runId, runId, preset: 'fast', testAccuracy: 0.9, createdAt: null })),
     getModelOffer: vi.fn(async () => null),
     dismissModelOffer: vi.fn(async () => {}),
     labelRun: vi.fn(async () => {

@@ -229,7 +229,7 @@ describe('TrainPanel', () => {
     const onexport = vi.fn();
     const { api } = setup(undefined, { onevaluate, ontry, onexport });
     await waitFor(() => expect(api.getTrainingSnapshot).toHaveBeenCalled());
-    api.emit('training', { type: 'done', runId: 'run-1', testAccuracy: 0.981, model: { origin: 'trained', dir: '/m', preset: 'fast', testAccuracy: 0.981, createdAt: null } } as never);
+    api.emit('training', { type: 'done', runId: 'run-1', testAccuracy: 0.981, model: { origin: 'trained', dir: '/m', name: 'm', preset: 'fast', testAccuracy: 0.981, createdAt: null } } as never);
     api.emit('training', { type: 'state', state: 'finished', runId: 'run-1' });
     const next = await screen.findByTestId('next-steps');
     await fireEvent.click(within(next).getByRole('button', { name: 'Evaluate it' }));
@@ -274,7 +274,7 @@ describe('TrainPanel', () => {
 });
 
 describe('TrainPanel with my digits', () => {
-  const MODEL_INFO = { origin: 'trained' as const, dir: '/m', preset: 'fast' as const, testAccuracy: 0.95, createdAt: null };
+  const MODEL_INFO = { origin: 'trained' as const, dir: '/m', name: 'm', preset: 'fast' as const, testAccuracy: 0.95, createdAt: null };
   const startEvent = (heldOutPictures?: number) => ({
     type: 'start' as const,
     preset: 'fast' as const,
