@@ -83,6 +83,12 @@ test('a worse new model is offered, never swapped in: the current one stays unti
   await expect(offer).toContainText('Your current model is better on the test set');
   await expect(offer.getByRole('button', { name: /^Use the new model \(\d+\.\d\d%\)$/ })).toBeVisible();
   expect(await studio.call('getCurrentModel')).toEqual(before);
+  if (studio.shell === 'browser') {
+    // The page is told the uploaded model's name, never the server's folder for it.
+    expect(before).not.toHaveProperty('dir');
+    await expect(offer).toContainText(`imported from ${before!.name}`);
+    await expect(offer).not.toContainText('uploaded-models/');
+  }
   // The Train panel's next steps act on the run's model: the choice first, no "Evaluate it" of another model.
   await page.getByRole('tab', { name: 'Train' }).click();
   const next = page.getByTestId('next-steps');
