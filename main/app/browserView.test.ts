@@ -5,7 +5,7 @@ import { startServer, type RunningServer } from '../server/server.ts';
 import { FakeEvents, fakeHandlers, makeStaticDir } from '../server/testServer.ts';
 import { encodeMessage } from '../server/wire.ts';
 import { browserModelInfo, browserView } from './browserView.ts';
-import type { EvaluationSummary, ModelInfo, ModelOffer, MyDigitsEvaluation } from './contract.ts';
+import type { EvaluationSummary, ModelInfo, ModelOffer, MyDigitsEvaluation, RunSummary } from './contract.ts';
 
 const TOKEN = 'b'.repeat(64);
 const SERVER_FOLDER = '/home/someone/.config/digit-studio';
@@ -46,6 +46,10 @@ beforeAll(async () => {
     evaluateModel: async () => ({ ...metrics, model: uploaded, topMistakes: [], cellIndices: {} }) as unknown as EvaluationSummary,
     evaluateMyDigits: async () => ({ ...metrics, model: uploaded, dir: 'my-digits', readings: [], mistakes: [], failed: [] }) as unknown as MyDigitsEvaluation,
     getModelOffer: async () => offer,
+    listRuns: async () => [
+      { runId: 'fast-20261129-1', name: 'fast run', modelDir: `${SERVER_FOLDER}/runs/fast-20261129-1/model` } as RunSummary,
+      { runId: 'fast-20261129-2', name: 'no model yet', modelDir: null } as RunSummary,
+    ],
   });
   server = await startServer({ ...browserView({ handlers, events }), staticDir, token: TOKEN });
   ws = await new Promise<WebSocket>((resolve, reject) => {
@@ -70,7 +74,7 @@ async function until(count: number): Promise<void> {
 
 describe('browser view of models', () => {
   it('no reply or push names a server folder; each model keeps its name, run and figures', async () => {
-    const calls = ['getCurrentModel', 'useRunModel', 'uploadModel', 'evaluateModel', 'evaluateMyDigits', 'getModelOffer'] as const;
+    const calls = ['getCurrentModel', 'useRunModel', 'uploadModel', 'evaluateModel', 'evaluateMyDigits', 'getModelOffer', 'listRuns'] as const;
     const payloads: Record<string, unknown> = { useRunModel: { runId: runModel.runId }, uploadModel: { files: [{ name: 'model.json', bytes: new Uint8Array([1]) }] } };
     calls.forEach((method, i) => ws.send(encodeMessage({ id: i + 1, method, payload: payloads[method] })));
     await until(calls.length);
@@ -89,6 +93,8 @@ describe('browser view of models', () => {
     expect((reply(4).model as ModelInfo).name).toBe('2026-11-29-ab12');
     expect(reply(5).dir).toBe('my-digits');
     expect((reply(6).current as ModelInfo).name).toBe('2026-11-29-ab12');
+    // A run's model folder is relative to the runs folder (the page only needs to know there is one).
+    expect((messages.find((m) => m.id === 7)!.result as RunSummary[]).map((run) => run.modelDir)).toEqual(['fast-20261129-1/model', null]);
     expect(messages.filter((m) => m.event).map((m) => m.event)).toEqual(['modelChanged', 'modelOffer', 'training']);
   });
 

@@ -2,10 +2,10 @@
  * What the browser mode (`digits serve`) tells a page about models: everything but the server's
  * folders. A page may be opened from another machine, and the server's absolute paths (its user
  * name, its layout) are none of its business; the model's `name` (run id or folder name) is shown
- * instead. The desktop app keeps the paths: its window belongs to the user whose disk it is.
+ * instead, and a run's model folder is given relative to the runs folder. The desktop app keeps the paths: its window belongs to the user whose disk it is.
  */
 import path from 'node:path';
-import type { ModelInfo, ModelOffer, RequestName, Response, StudioEvents, StudioHandlers } from './contract.ts';
+import type { ModelInfo, ModelOffer, RequestName, Response, RunSummary, StudioEvents, StudioHandlers } from './contract.ts';
 import type { StudioServiceEvents } from './studioService.ts';
 
 /** A model's info without its folder; notes naming the folder name the model instead. */
@@ -23,7 +23,12 @@ function browserOffer(offer: ModelOffer | null): ModelOffer | null {
 const withModel = <T extends { model: ModelInfo }>(value: T): T => ({ ...value, model: browserModelInfo(value.model) });
 const maybeModel = (info: ModelInfo | null): ModelInfo | null => info && browserModelInfo(info);
 
-/** The responses that carry a ModelInfo, each with its browser view (the others pass unchanged). */
+/** A run as listed to a page: its model folder relative to the runs folder (`<runId>/model`), not absolute. */
+function browserRun(run: RunSummary): RunSummary {
+  return run.modelDir === null ? run : { ...run, modelDir: `${run.runId}/${path.basename(run.modelDir)}` };
+}
+
+/** The responses that carry a ModelInfo or a run's model folder, each with its browser view (the others pass unchanged). */
 const RESPONSE_VIEWS: { [K in RequestName]?: (response: Response<K>) => Response<K> } = {
   getCurrentModel: maybeModel,
   importModel: maybeModel,
@@ -32,6 +37,8 @@ const RESPONSE_VIEWS: { [K in RequestName]?: (response: Response<K>) => Response
   evaluateModel: withModel,
   evaluateMyDigits: withModel,
   getModelOffer: browserOffer,
+  listRuns: (runs) => runs.map(browserRun),
+  labelRun: browserRun,
 };
 
 /** The handlers as the browser mode answers them: no model folder in any response. */

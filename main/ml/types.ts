@@ -155,7 +155,7 @@ export interface RunSummary {
   /** ISO dates. */
   createdAt: string | null;
   updatedAt: string;
-  /** The run's model folder (absolute), when it has one. */
+  /** The run's model folder (absolute; `<runId>/model` in the browser mode, see app/browserView.ts), when it has one. */
   modelDir: string | null;
   /** Started in the app (has run.json) or by `digits train --run`. */
   origin: 'app' | 'cli';
