@@ -115,7 +115,7 @@ test('teach mode, fine-tune, and a digit read wrong before is read right after',
   await studio.screenshot('my-digits-fine-tuned');
 
   // The fine-tuned model is offered beside the current one, never swapped in silently: take it.
-  await page.getByRole('button', { name: /^Use the new model/ }).click();
+  await page.getByRole('button', { name: /^Use the new model \(\d+\.\d\d%\)$/ }).click();
   await expect(page.getByRole('button', { name: /^Use the new model/ })).toHaveCount(0);
   expect(await readFlaggedOne(page)).toBe('1');
 
