@@ -3,10 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from './backend.ts';
-import { sliceImageSet, type MnistSplits } from './dataset.ts';
+import { mnistOnWasm } from '../../test/trainingData.ts';
+import type { MnistSplits } from './dataset.ts';
 import { FusedOptimizer } from './fusedOptimizer.ts';
-import { loadMnist } from './mnist.ts';
 import { createModel, type OptimizerName } from './models.ts';
 import { trainModel, type TrainingOptions } from './trainer.ts';
 
@@ -14,9 +13,7 @@ let data: MnistSplits;
 let tmp: string;
 
 beforeAll(async () => {
-  await selectBackend('wasm');
-  const full = await loadMnist();
-  data = { ...full, validation: sliceImageSet(full.validation, 0, 100), test: sliceImageSet(full.test, 0, 100) };
+  data = await mnistOnWasm(100, 100);
   tmp = await mkdtemp(path.join(os.tmpdir(), 'digits-fused-optimizer-'));
 });
 

@@ -3,12 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from './backend.ts';
-import { PIXELS, sliceImageSet, type MnistSplits } from './dataset.ts';
+import { mnistOnWasm } from '../../test/trainingData.ts';
+import { PIXELS, type MnistSplits } from './dataset.ts';
 import { localGradientStep, trainableVariables } from './gradientStep.ts';
 import { compileMlpKernel, committedMlpKernelText, mlpKernelModuleText } from './mlpKernelBuild.ts';
 import { DENSE_CROSSOVER, MlpKernel, mlpGradientStep, mlpShapeOf, readWeights } from './mlpKernel.ts';
-import { loadMnist } from './mnist.ts';
 import { PRESETS, createModel, type PresetName } from './models.ts';
 import { trainModel, type TrainingOptions } from './trainer.ts';
 
@@ -16,9 +15,7 @@ let data: MnistSplits;
 let tmp: string;
 
 beforeAll(async () => {
-  await selectBackend('wasm');
-  const full = await loadMnist();
-  data = { ...full, validation: sliceImageSet(full.validation, 0, 200), test: sliceImageSet(full.test, 0, 200) };
+  data = await mnistOnWasm(200, 200);
   tmp = await mkdtemp(path.join(os.tmpdir(), 'digits-mlp-kernel-'));
 });
 

@@ -3,9 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from './backend.ts';
-import { sliceImageSet, type MnistSplits } from './dataset.ts';
-import { loadMnist } from './mnist.ts';
+import { mnistOnWasm } from '../../test/trainingData.ts';
+import type { MnistSplits } from './dataset.ts';
 import { FUSED_MLP_MIN_PARALLEL_SAMPLES, MIN_PARALLEL_SAMPLES, defaultTrainingThreads, shardRange } from './parallelGradients.ts';
 import { trainModel, type TrainingOptions } from './trainer.ts';
 
@@ -14,9 +13,7 @@ let tmp: string;
 let runs = 0;
 
 beforeAll(async () => {
-  await selectBackend('wasm');
-  const full = await loadMnist();
-  data = { ...full, validation: sliceImageSet(full.validation, 0, 200), test: sliceImageSet(full.test, 0, 200) };
+  data = await mnistOnWasm(200, 200);
   tmp = await mkdtemp(path.join(os.tmpdir(), 'digits-parallel-'));
 });
 

@@ -2,9 +2,8 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from './backend.ts';
-import { sliceImageSet, type MnistSplits } from './dataset.ts';
-import { loadMnist } from './mnist.ts';
+import { mnistOnWasm } from '../../test/trainingData.ts';
+import type { MnistSplits } from './dataset.ts';
 import { RunRecorder, readHistory } from './runHistory.ts';
 import { listRuns, readRunCurves, runsDir, writeRunLabel } from './runList.ts';
 import { trainRun } from './runs.ts';
@@ -22,10 +21,8 @@ async function writeFiles(dir: string, files: Record<string, string>): Promise<v
 }
 
 beforeAll(async () => {
-  await selectBackend('wasm');
-  const full = await loadMnist();
   // Small sets: the list is under test, not the model.
-  data = { ...full, validation: sliceImageSet(full.validation, 0, 500), test: sliceImageSet(full.test, 0, 1000) };
+  data = await mnistOnWasm(500, 1000);
   tmp = await mkdtemp(path.join(os.tmpdir(), 'run-list-'));
   workspace = path.join(tmp, 'ws');
   const options = { preset: 'fast' as const, limit: 600, batchSize: 100, checkpointEvery: 6 };

@@ -3,11 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectBackend } from './backend.ts';
+import { mnistOnWasm } from '../../test/trainingData.ts';
 import { loadCheckpoint } from './checkpoint.ts';
-import { sliceImageSet, type MnistSplits } from './dataset.ts';
+import type { MnistSplits } from './dataset.ts';
 import { evaluateModel } from './evaluate.ts';
-import { loadMnist } from './mnist.ts';
 import { loadModelFolder } from './modelFolder.ts';
 import { trainRun } from './runs.ts';
 import { epochOrder, fillBatch } from './batches.ts';
@@ -17,10 +16,8 @@ let data: MnistSplits;
 let tmp: string;
 
 beforeAll(async () => {
-  await selectBackend('wasm');
-  const full = await loadMnist();
   // Small, real subsets: training tests must stay quick on the portable backend.
-  data = { ...full, validation: sliceImageSet(full.validation, 0, 500), test: sliceImageSet(full.test, 0, 2000) };
+  data = await mnistOnWasm(500, 2000);
   tmp = await mkdtemp(path.join(os.tmpdir(), 'digits-trainer-'));
 });
 

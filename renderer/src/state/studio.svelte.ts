@@ -27,6 +27,9 @@ export const AREAS = [
 
 export type AreaId = (typeof AREAS)[number]['id'];
 
+/** Where a finished run's model stands: in use, offered beside the current one, or not in use. */
+export type RunModelState = 'in-use' | 'offered' | 'not-in-use';
+
 export class Studio {
   info = $state.raw<AppInfo | null>(null);
   model = $state.raw<ModelInfo | null>(null);
@@ -68,7 +71,7 @@ export class Studio {
    * the offer was declined); null when no run has finished. The Train panel's next steps follow it,
    * so "Evaluate it" never evaluates another model than the run's.
    */
-  get finishedRunModel(): 'in-use' | 'offered' | 'not-in-use' | null {
+  get finishedRunModel(): RunModelState | null {
     const runId = this.training.result?.runId;
     if (!runId) return null;
     if (this.model?.runId === runId) return 'in-use';
